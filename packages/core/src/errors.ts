@@ -1,0 +1,248 @@
+/**
+ * Every infrastructure failure is a `SandboxError`. A failing *program* (non-zero exit, exception in user code)
+ * is never an error: it is data in the `ExecutionResult`.
+ *
+ * `instanceof` breaks when two copies of this package are loaded (bundlers, monorepos), so each error also carries
+ * a marker under a global symbol listing its class chain; `SomeError.isInstance(e)` checks that marker.
+ */
+const MARKER = Symbol.for("llm-sandbox.error");
+
+type ErrorClass = { readonly errorName: string };
+
+export class SandboxError extends Error {
+  static readonly errorName: string = "SandboxError";
+  readonly [MARKER]: readonly string[];
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    const chain: string[] = [];
+    for (let c: unknown = new.target; c && c !== Error; c = Object.getPrototypeOf(c)) {
+      chain.push((c as ErrorClass).errorName);
+    }
+    this[MARKER] = chain;
+    this.name = chain[0] ?? "SandboxError";
+  }
+
+  /** True when `error` is this class or a subclass, across package copies. */
+  static isInstance<T extends abstract new (...args: never[]) => SandboxError>(
+    this: T & ErrorClass,
+    error: unknown,
+  ): error is InstanceType<T> {
+    const chain = (error as { [MARKER]?: unknown } | null)?.[MARKER];
+    return Array.isArray(chain) && chain.includes(this.errorName);
+  }
+}
+
+export class ValidationError extends SandboxError {
+  static override readonly errorName: string = "ValidationError";
+}
+
+export class ContainerError extends SandboxError {
+  static override readonly errorName: string = "ContainerError";
+}
+
+export class ResourceError extends SandboxError {
+  static override readonly errorName: string = "ResourceError";
+}
+
+export class SecurityError extends SandboxError {
+  static override readonly errorName: string = "SecurityError";
+}
+
+/** A path escapes the directory it must stay in (`..`, absolute archive members, links). */
+export class PathTraversalError extends SecurityError {
+  static override readonly errorName: string = "PathTraversalError";
+  constructor(readonly path: string, reason = "path traversal") {
+    super(`Path traversal detected in ${path}: ${reason}`);
+  }
+}
+
+/** An archive is malformed or holds nothing that may be extracted. */
+export class ArchiveError extends SandboxError {
+  static override readonly errorName: string = "ArchiveError";
+}
+
+export class EngineUnavailableError extends SandboxError {
+  static override readonly errorName: string = "EngineUnavailableError";
+}
+
+export class MissingDependencyError extends SandboxError {
+  static override readonly errorName: string = "MissingDependencyError";
+}
+
+export class LanguageNotSupportedError extends SandboxError {
+  static override readonly errorName: string = "LanguageNotSupportedError";
+  constructor(readonly language: string, detail?: string) {
+    super(`Language ${language} is not supported${detail ? `: ${detail}` : ""}`);
+  }
+}
+
+export class LanguageNotSupportPlotError extends SandboxError {
+  static override readonly errorName: string = "LanguageNotSupportPlotError";
+  constructor(readonly language: string) {
+    super(`Language ${language} does not support plot detection`);
+  }
+}
+
+export class ImageNotFoundError extends SandboxError {
+  static override readonly errorName: string = "ImageNotFoundError";
+  constructor(readonly image: string, hint?: string) {
+    super(`Image ${image} not found${hint ? `. ${hint}` : ""}`);
+  }
+}
+
+export class ImagePullError extends SandboxError {
+  static override readonly errorName: string = "ImagePullError";
+  constructor(readonly image: string, reason: string, options?: ErrorOptions) {
+    super(`Failed to pull image ${image}: ${reason}`, options);
+  }
+}
+
+export class ImageBuildError extends SandboxError {
+  static override readonly errorName: string = "ImageBuildError";
+  constructor(readonly image: string, readonly log: string, options?: ErrorOptions) {
+    super(`Failed to build image ${image}:\n${log.split("\n").slice(-20).join("\n")}`, options);
+  }
+}
+
+export class NotOpenSessionError extends SandboxError {
+  static override readonly errorName: string = "NotOpenSessionError";
+  constructor(detail = "Session is not open. Please call open() method before running code.") {
+    super(detail);
+  }
+}
+
+export class CommandEmptyError extends SandboxError {
+  static override readonly errorName: string = "CommandEmptyError";
+  constructor() {
+    super("Command cannot be empty");
+  }
+}
+
+export class CommandFailedError extends SandboxError {
+  static override readonly errorName: string = "CommandFailedError";
+  constructor(readonly command: string, readonly exitCode: number, readonly output: string) {
+    super(`Command ${command} failed with exit code ${exitCode}:\n${output}`);
+  }
+}
+
+export class LibraryInstallationNotSupportedError extends SandboxError {
+  static override readonly errorName: string = "LibraryInstallationNotSupportedError";
+  constructor(readonly language: string, detail?: string) {
+    super(`Library installation is not supported for ${language}${detail ? `: ${detail}` : ""}`);
+  }
+}
+
+/** An installer ran and failed: names the libraries and keeps the installer's output. */
+export class LibraryInstallationError extends SandboxError {
+  static override readonly errorName: string = "LibraryInstallationError";
+  constructor(
+    readonly libraries: readonly string[],
+    readonly exitCode: number,
+    readonly output: string,
+  ) {
+    super(
+      `Failed to install ${libraries.join(", ")} (installer exit code ${exitCode}):\n${output.trimEnd().split("\n").slice(-30).join("\n")}`,
+    );
+  }
+}
+
+export class PackageManagerError extends SandboxError {
+  static override readonly errorName: string = "PackageManagerError";
+  constructor(readonly packageManager: string) {
+    super(`Package manager ${packageManager} not found`);
+  }
+}
+
+export class UnsupportedBackendError extends SandboxError {
+  static override readonly errorName: string = "UnsupportedBackendError";
+  constructor(readonly backend: string, detail?: string) {
+    super(`Unsupported backend: ${backend}${detail ? ` (${detail})` : ""}`);
+  }
+}
+
+export class InvalidRegexPatternError extends SandboxError {
+  static override readonly errorName: string = "InvalidRegexPatternError";
+  constructor(readonly pattern: string, reason?: string) {
+    super(`Invalid regex pattern: ${pattern}${reason ? ` (${reason})` : ""}`);
+  }
+}
+
+export class LanguageHandlerNotInitializedError extends SandboxError {
+  static override readonly errorName: string = "LanguageHandlerNotInitializedError";
+  constructor(readonly language: string) {
+    super(`Language handler for ${language} is not initialized.`);
+  }
+}
+
+/** Output captured before an interrupted operation, so an interruption loses nothing. */
+export interface PartialOutput {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export class SandboxTimeoutError extends SandboxError {
+  static override readonly errorName: string = "SandboxTimeoutError";
+  constructor(
+    message: string,
+    /** The limit that was exceeded, in seconds. */
+    readonly timeoutDuration?: number,
+    readonly partialOutput?: PartialOutput,
+  ) {
+    super(message);
+  }
+}
+
+/** The caller's AbortSignal fired; the program inside the sandbox was stopped. `name` stays "AbortError"-compatible via `code`. */
+export class SandboxAbortError extends SandboxError {
+  static override readonly errorName: string = "SandboxAbortError";
+  readonly code = "ABORT_ERR";
+  constructor(readonly partialOutput?: PartialOutput, options?: ErrorOptions) {
+    super("The operation was aborted; the program in the sandbox was stopped.", options);
+  }
+}
+
+/** Output was not valid UTF-8 and `encodingErrors` is "strict". The raw bytes are kept. */
+export class OutputDecodingError extends SandboxError {
+  static override readonly errorName: string = "OutputDecodingError";
+  constructor(
+    readonly stream: "stdout" | "stderr",
+    readonly offset: number,
+    readonly raw: { readonly stdout: Uint8Array; readonly stderr: Uint8Array; readonly exitCode: number },
+  ) {
+    super(`Invalid UTF-8 in ${stream} at byte ${offset} (encodingErrors is "strict"); raw bytes are on error.raw`);
+  }
+}
+
+export interface SecurityViolation {
+  readonly description: string;
+  readonly severity: number;
+  readonly pattern?: string;
+  readonly line?: number;
+  readonly snippet?: string;
+}
+
+export class SecurityViolationError extends SecurityError {
+  static override readonly errorName: string = "SecurityViolationError";
+  constructor(message: string, readonly violations: readonly SecurityViolation[] = []) {
+    super(message);
+  }
+}
+
+export class PoolExhaustedError extends SandboxError {
+  static override readonly errorName: string = "PoolExhaustedError";
+  constructor(readonly poolSize: number, readonly timeout?: number) {
+    super(
+      timeout === undefined
+        ? `All ${poolSize} containers in pool are busy`
+        : `All ${poolSize} containers in pool are busy and timeout of ${timeout}s exceeded`,
+    );
+  }
+}
+
+export class PoolClosedError extends SandboxError {
+  static override readonly errorName: string = "PoolClosedError";
+  constructor() {
+    super("Container pool has been closed");
+  }
+}
