@@ -23,14 +23,21 @@ export class SandboxError extends Error {
     this.name = chain[0] ?? "SandboxError";
   }
 
-  /** True when `error` is this class or a subclass, across package copies. */
+  /**
+   * True when `error` is this class or a subclass, across package copies. Safe to pass around unbound
+   * (`errors.filter(SandboxTimeoutError.isInstance)`): every class gets its own bound copy below.
+   */
   static isInstance<T extends abstract new (...args: never[]) => SandboxError>(
     this: T & ErrorClass,
     error: unknown,
   ): error is InstanceType<T> {
-    const chain = (error as { [MARKER]?: unknown } | null)?.[MARKER];
-    return Array.isArray(chain) && chain.includes(this.errorName);
+    return hasErrorName(error, this.errorName);
   }
+}
+
+function hasErrorName(error: unknown, name: string): boolean {
+  const chain = (error as { [MARKER]?: unknown } | null)?.[MARKER];
+  return Array.isArray(chain) && chain.includes(name);
 }
 
 export class ValidationError extends SandboxError {
@@ -54,6 +61,14 @@ export class PathTraversalError extends SecurityError {
   static override readonly errorName: string = "PathTraversalError";
   constructor(readonly path: string, reason = "path traversal") {
     super(`Path traversal detected in ${path}: ${reason}`);
+  }
+}
+
+/** A file or directory named by the caller does not exist (on the host or in the sandbox). */
+export class FileNotFoundError extends SandboxError {
+  static override readonly errorName: string = "FileNotFoundError";
+  constructor(readonly path: string, where: "host" | "sandbox") {
+    super(`${where === "host" ? "Source path" : "Path"} ${path} does not exist ${where === "host" ? "on the host" : "in the sandbox"}`);
   }
 }
 
@@ -246,3 +261,43 @@ export class PoolClosedError extends SandboxError {
     super("Container pool has been closed");
   }
 }
+
+/** Gives every error class its own `isInstance` bound to it, so it works without `this` (see SandboxError.isInstance). */
+export function bindIsInstance(...classes: ReadonlyArray<ErrorClass & Function>): void {
+  for (const cls of classes) {
+    Object.defineProperty(cls, "isInstance", { value: (error: unknown) => hasErrorName(error, cls.errorName) });
+  }
+}
+
+bindIsInstance(
+  SandboxError,
+  ValidationError,
+  ContainerError,
+  ResourceError,
+  SecurityError,
+  PathTraversalError,
+  FileNotFoundError,
+  ArchiveError,
+  EngineUnavailableError,
+  MissingDependencyError,
+  LanguageNotSupportedError,
+  LanguageNotSupportPlotError,
+  ImageNotFoundError,
+  ImagePullError,
+  ImageBuildError,
+  NotOpenSessionError,
+  CommandEmptyError,
+  CommandFailedError,
+  LibraryInstallationNotSupportedError,
+  LibraryInstallationError,
+  PackageManagerError,
+  UnsupportedBackendError,
+  InvalidRegexPatternError,
+  LanguageHandlerNotInitializedError,
+  SandboxTimeoutError,
+  SandboxAbortError,
+  OutputDecodingError,
+  SecurityViolationError,
+  PoolExhaustedError,
+  PoolClosedError,
+);

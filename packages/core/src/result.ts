@@ -73,7 +73,7 @@ export class ConsoleOutput {
   }
 
   toJSON(): Record<string, unknown> {
-    return { ...this };
+    return { ...this } as Record<string, unknown>;
   }
 }
 

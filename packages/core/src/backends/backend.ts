@@ -1,0 +1,77 @@
+import type { SandboxBackend } from "../enums.js";
+import type { Logger } from "../internal/logger.js";
+
+/**
+ * The seam between sessions and container engines. A backend creates, executes, moves nothing but bytes through
+ * exec, and removes. It knows nothing of languages, policies or plots; all of that lives once, above it.
+ * File transfer is built on `exec` (tar over stdin/stdout), so an engine with only exec (Kubernetes) is enough.
+ */
+export interface BackendAdapter {
+  readonly kind: SandboxBackend;
+  /** Makes an image available: present, pulled, or built from this package's Dockerfiles. */
+  prepareImage(image: string, logger: Logger): Promise<void>;
+  /** Builds a user's Dockerfile; returns the image reference. */
+  buildImage?(dockerfile: string, logger: Logger): Promise<string>;
+  /** Creates and starts a container; resolves with its id once it can exec. */
+  create(spec: ContainerSpec): Promise<string>;
+  /** Attaches to an existing container (starting it if it is stopped). */
+  attach(id: string): Promise<AttachedContainer>;
+  exec(id: string, request: ExecRequest): Promise<ExecOutcome>;
+  /** Connects or disconnects the install network (containers whose user code has no network). */
+  setInstallNetwork?(id: string, connected: boolean): Promise<void>;
+  /** Saves the container's filesystem as a new image; returns its reference. */
+  commit?(id: string, reference: string): Promise<string>;
+  remove(id: string): Promise<void>;
+  /** Synchronous last-resort removal for process exit, when no event loop is left to await `remove`. */
+  removeSync?(id: string): void;
+  removeImage?(image: string): Promise<void>;
+}
+
+export type NetworkPolicy =
+  /** No network for anything: installs fail. */
+  | { readonly mode: "none" }
+  /** No network for user code; the backend attaches one only while libraries install. */
+  | { readonly mode: "install-only" }
+  /** Attached to this network (e.g. "bridge") for the whole session. */
+  | { readonly mode: "attached"; readonly network: string };
+
+export interface ContainerSpec {
+  readonly image: string;
+  readonly user: string;
+  readonly workdir: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly memoryBytes?: number;
+  readonly cpus?: number;
+  readonly pids?: number;
+  readonly readOnlyRootfs: boolean;
+  /** Size-limited in-memory mounts: mount point → size in bytes, owned by the session user. */
+  readonly tmpfs: Readonly<Record<string, number>>;
+  readonly network: NetworkPolicy;
+  /** Backend-specific settings merged into the engine's create request (documented per backend). */
+  readonly passthrough?: Readonly<Record<string, unknown>>;
+}
+
+export interface AttachedContainer {
+  readonly id: string;
+  /** The container's configured user ("" = the image's default). */
+  readonly user: string;
+}
+
+export interface ExecRequest {
+  /** The program and its arguments; never interpreted by a shell unless argv[0] is one. */
+  readonly argv: readonly string[];
+  /** Bytes written to the program's stdin, which is then closed. Without it stdin is not attached. */
+  readonly stdin?: Uint8Array;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly workdir?: string;
+  readonly user?: string;
+  readonly onStdout?: (chunk: Uint8Array) => void;
+  readonly onStderr?: (chunk: Uint8Array) => void;
+  /** Stops waiting and releases the stream. Killing the process is the session's job (it knows the run). */
+  readonly signal?: AbortSignal;
+}
+
+export interface ExecOutcome {
+  readonly exitCode: number;
+}

@@ -1,0 +1,309 @@
+import { spawnSync } from "node:child_process";
+import { posix } from "node:path";
+import type { Duplex } from "node:stream";
+import type Docker from "dockerode";
+import { type SandboxBackend, SandboxBackend as Backends } from "../enums.js";
+import { ContainerError, SandboxAbortError, SandboxError } from "../errors.js";
+import { buildDockerfile, prepareImage } from "../images/builder.js";
+import { LABELS } from "../internal/labels.js";
+import { countEntries } from "../internal/tar.js";
+import type { Logger } from "../internal/logger.js";
+import type { AttachedContainer, BackendAdapter, ContainerSpec, ExecOutcome, ExecRequest } from "./backend.js";
+import { describeEndpoint } from "./engine-client.js";
+import { FrameDemuxer } from "./docker-frames.js";
+
+/** The network used only while libraries install: containers on it cannot reach each other (ICC off). */
+export const INSTALL_NETWORK = "llm-sandbox-install";
+
+const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
+
+/**
+ * Docker Engine API adapter (dockerode). Podman's Docker-compatible service speaks the same API, so the Podman
+ * backend is this class with another client and kind.
+ *
+ * `passthrough` (runtimeConfigs.passthrough) is merged into the create request: top-level keys as given, and
+ * `HostConfig` merged into ours — see docs/security.md for what is refused without `allowUnsafe`.
+ */
+export class DockerBackend implements BackendAdapter {
+  private installNetworkId: Promise<string> | undefined;
+
+  constructor(
+    readonly docker: Docker,
+    readonly kind: SandboxBackend = Backends.DOCKER,
+  ) {}
+
+  prepareImage(image: string, logger: Logger): Promise<void> {
+    return prepareImage(this.docker, image, { logger });
+  }
+
+  buildImage(dockerfile: string, logger: Logger): Promise<string> {
+    return buildDockerfile(this.docker, dockerfile, { logger });
+  }
+
+  async create(spec: ContainerSpec): Promise<string> {
+    const network = spec.network;
+    const installNetwork = network.mode === "install-only" ? await this.ensureInstallNetwork() : undefined;
+    const { HostConfig: extraHostConfig, ...extraTop } = (spec.passthrough ?? {}) as { HostConfig?: object };
+    const container = await this.docker.createContainer({
+      Image: spec.image,
+      Entrypoint: ["sleep"],
+      Cmd: ["infinity"],
+      User: spec.user,
+      WorkingDir: spec.workdir,
+      Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+      Labels: { ...spec.labels },
+      HostConfig: {
+        // An init reaps the zombies of killed programs and makes removal immediate.
+        Init: true,
+        CapDrop: ["ALL"],
+        SecurityOpt: ["no-new-privileges"],
+        ReadonlyRootfs: spec.readOnlyRootfs,
+        Tmpfs: Object.fromEntries(
+          Object.entries(spec.tmpfs).map(([path, bytes]) => [path, tmpfsOptions(bytes, spec.user)]),
+        ),
+        ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
+        ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
+        ...(spec.pids ? { PidsLimit: spec.pids } : {}),
+        NetworkMode: network.mode === "attached" ? network.network : (installNetwork ?? "none"),
+        ...(network.mode === "attached" ? { ExtraHosts: ["host.docker.internal:host-gateway"] } : {}),
+        ...extraHostConfig,
+      },
+      ...extraTop,
+    });
+    try {
+      // Disconnect before start: user code never runs with the install network attached.
+      if (installNetwork) await this.docker.getNetwork(installNetwork).disconnect({ Container: container.id });
+      const seeds = await this.imageSeeds(container, spec);
+      await container.start();
+      for (const [path, archive] of seeds) if (archive) await this.seedDirectory(container.id, path, archive, spec.user);
+      return container.id;
+    } catch (error) {
+      await container.remove({ force: true }).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** What the image holds at each tmpfs mount point, read once per image (image content never changes). */
+  private async imageSeeds(container: Docker.Container, spec: ContainerSpec): Promise<Array<readonly [string, Buffer | undefined]>> {
+    const paths = Object.keys(spec.tmpfs);
+    if (paths.length === 0) return [];
+    const imageId = (await this.docker.getImage(spec.image).inspect()).Id;
+    return Promise.all(
+      paths.map(async (path) => {
+        const key = `${describeEndpoint(this.docker)}|${imageId}|${path}`;
+        if (!seedCache.has(key)) {
+          const archive = await imageDirectory(container, path);
+          if (seedCache.size >= 64) seedCache.delete(seedCache.keys().next().value!);
+          if (!archive || archive.length <= MAX_CACHED_SEED_BYTES) seedCache.set(key, archive);
+          return [path, archive] as const;
+        }
+        return [path, seedCache.get(key)] as const;
+      }),
+    );
+  }
+
+  /** A tmpfs hides what the image has at its mount point; put the image's files back (Podman's "tmpcopyup"). */
+  private async seedDirectory(id: string, path: string, archive: Buffer, user: string): Promise<void> {
+    const stderr: Buffer[] = [];
+    const { exitCode } = await this.exec(id, {
+      argv: ["tar", "-x", "--no-same-owner", "-f", "-", "-C", posix.dirname(path)],
+      stdin: archive,
+      user,
+      onStderr: (chunk) => stderr.push(Buffer.from(chunk)),
+    });
+    if (exitCode !== 0) throw new ContainerError(`Cannot copy the image's ${path} into the sandbox: ${Buffer.concat(stderr).toString()}`);
+  }
+
+  async attach(id: string): Promise<AttachedContainer> {
+    const container = this.docker.getContainer(id);
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await container.inspect();
+    } catch (error) {
+      if (statusOf(error) === 404) throw new ContainerError(`Container ${id} not found`);
+      throw new ContainerError(`Failed to connect to container ${id}: ${(error as Error).message}`, { cause: error });
+    }
+    if (!info.State.Running) await container.start();
+    return { id: info.Id, user: info.Config.User ?? "" };
+  }
+
+  async exec(id: string, request: ExecRequest): Promise<ExecOutcome> {
+    const stdin = request.stdin;
+    let exec: Docker.Exec;
+    let stream: Duplex;
+    try {
+      exec = await this.docker.getContainer(id).exec({
+        Cmd: [...request.argv],
+        AttachStdin: stdin !== undefined,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        ...(request.env ? { Env: Object.entries(request.env).map(([key, value]) => `${key}=${value}`) } : {}),
+        ...(request.workdir ? { WorkingDir: request.workdir } : {}),
+        ...(request.user ? { User: request.user } : {}),
+      });
+      stream = (await exec.start({ hijack: true, stdin: stdin !== undefined })) as Duplex;
+    } catch (error) {
+      throw this.execError(id, error);
+    }
+    const demux = new FrameDemuxer((which, payload) =>
+      which === "stdout" ? request.onStdout?.(payload) : request.onStderr?.(payload),
+    );
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        stream.destroy();
+        reject(new SandboxAbortError());
+      };
+      if (request.signal?.aborted) return onAbort();
+      request.signal?.addEventListener("abort", onAbort, { once: true });
+      const done = (error?: Error) => {
+        request.signal?.removeEventListener("abort", onAbort);
+        if (error) reject(this.execError(id, error));
+        else resolve();
+      };
+      stream.on("data", (chunk: Buffer) => demux.push(chunk));
+      stream.once("end", () => done());
+      stream.once("close", () => done());
+      stream.once("error", done);
+      if (stdin !== undefined) stream.end(stdin);
+    });
+    return { exitCode: await this.exitCodeOf(exec!, id) };
+  }
+
+  /** The stream can end a moment before the engine records the exit, so ask again briefly. */
+  private async exitCodeOf(exec: Docker.Exec, id: string): Promise<number> {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const info = await exec.inspect().catch((error: unknown) => {
+        throw this.execError(id, error);
+      });
+      if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return info.ExitCode;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new ContainerError(`exec in container ${id} did not report an exit code`);
+  }
+
+  private execError(id: string, error: unknown): SandboxError {
+    if (SandboxError.isInstance(error)) return error;
+    const status = statusOf(error);
+    if (status === 404 || status === 409) {
+      return new ContainerError(`Container ${id} is gone or not running (removed, crashed or out of memory)`, {
+        cause: error,
+      });
+    }
+    return new ContainerError(`exec in container ${id} failed: ${(error as Error).message}`, { cause: error });
+  }
+
+  async setInstallNetwork(id: string, connected: boolean): Promise<void> {
+    const network = this.docker.getNetwork(await this.ensureInstallNetwork());
+    try {
+      if (connected) await network.connect({ Container: id });
+      else await network.disconnect({ Container: id, Force: true });
+    } catch (error) {
+      const message = (error as Error).message;
+      // Idempotent: already in the wanted state.
+      if (/already exists|is not connected/i.test(message)) return;
+      throw new ContainerError(`Cannot ${connected ? "connect" : "disconnect"} the install network: ${message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * The install network's id, creating the network if needed. Sessions in several processes may create it at
+   * once and the engine then holds duplicates by name, so everyone settles on the oldest and the rest are dropped.
+   */
+  private ensureInstallNetwork(): Promise<string> {
+    this.installNetworkId ??= (async () => {
+      const named = async () =>
+        (await this.docker.listNetworks({ filters: { name: [INSTALL_NETWORK] } }))
+          .filter((network) => network.Name === INSTALL_NETWORK)
+          .sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
+      let networks = await named();
+      if (networks.length === 0) {
+        await this.docker.createNetwork({
+          Name: INSTALL_NETWORK,
+          Driver: "bridge",
+          CheckDuplicate: true,
+          Options: { "com.docker.network.bridge.enable_icc": "false" },
+          Labels: { [LABELS.managed]: "true" },
+        }).catch((error: unknown) => {
+          if (statusOf(error) !== 409) throw error;
+        });
+        networks = await named();
+      }
+      const [chosen, ...duplicates] = networks;
+      if (!chosen) throw new Error(`network ${INSTALL_NETWORK} vanished after creation`);
+      await Promise.all(duplicates.map((network) => this.docker.getNetwork(network.Id).remove().catch(() => {})));
+      return chosen.Id;
+    })().catch((error: unknown) => {
+      this.installNetworkId = undefined;
+      throw SandboxError.isInstance(error) ? error : new ContainerError(`Cannot create the install network: ${(error as Error).message}`, { cause: error });
+    });
+    return this.installNetworkId;
+  }
+
+  async commit(id: string, reference: string): Promise<string> {
+    const colon = reference.lastIndexOf(":");
+    const [repo, tag] = colon > reference.lastIndexOf("/") ? [reference.slice(0, colon), reference.slice(colon + 1)] : [reference, "latest"];
+    await this.docker.getContainer(id).commit({ repo, tag, comment: "committed by llm-sandbox" });
+    return `${repo}:${tag}`;
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (error) {
+      const status = statusOf(error);
+      if (status !== 404 && status !== 409) throw new ContainerError(`Cannot remove container ${id}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  removeSync(id: string): void {
+    const modem = this.docker.modem as unknown as { socketPath?: string; host?: string; port?: number };
+    spawnSync(process.execPath, ["--input-type=module", "-e", REMOVE_SCRIPT], {
+      input: JSON.stringify({ socketPath: modem.socketPath, host: modem.host, port: modem.port, id }),
+      timeout: 10_000,
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+  }
+
+  async removeImage(image: string): Promise<void> {
+    // 409 = still used by a container: keep it.
+    await this.docker.getImage(image).remove().catch(() => {});
+  }
+}
+
+const seedCache = new Map<string, Buffer | undefined>();
+const MAX_CACHED_SEED_BYTES = 8 * 1024 * 1024;
+
+/** The image's content at `path` (read before start, so the tmpfs is not mounted yet); undefined when empty. */
+async function imageDirectory(container: Docker.Container, path: string): Promise<Buffer | undefined> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await container.getArchive({ path });
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  const archive = Buffer.concat(chunks);
+  return (await countEntries(archive)) > 1 ? archive : undefined;
+}
+
+/** Executed by a child process at exit: one DELETE through the engine socket. */
+const REMOVE_SCRIPT = `
+import http from "node:http";
+let input = ""; for await (const chunk of process.stdin) input += chunk;
+const { socketPath, host, port, id } = JSON.parse(input);
+await new Promise((resolve) => {
+  const req = http.request({ socketPath, host, port, method: "DELETE", path: "/containers/" + id + "?force=1&v=1" }, (res) => { res.resume(); res.on("end", resolve); });
+  req.on("error", resolve); req.end();
+});`;
+
+/** tmpfs owned by a numeric session user; world-writable with the sticky bit for a named one. */
+function tmpfsOptions(bytes: number, user: string): string {
+  const numeric = /^(\d+)(?::(\d+))?$/.exec(user);
+  const owner = numeric ? `mode=0755,uid=${numeric[1]},gid=${numeric[2] ?? numeric[1]}` : "mode=1777";
+  return `rw,exec,nosuid,nodev,size=${bytes},${owner}`;
+}

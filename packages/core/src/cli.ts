@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+/** `llm-sandbox`: a thin command line over the functions in src/images/ and src/host/. */
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { engineClient, pingEngine } from "./backends/engine-client.js";
+import { SandboxError } from "./errors.js";
+import type { Logger } from "./internal/logger.js";
+import { ensureImages, managedImageDirs, type ImageProgressEvent } from "./images/builder.js";
+import { cleanupResources } from "./host/cleanup.js";
+import { ensureEngine } from "./host/engine-setup.js";
+
+const usage = () => `Usage: llm-sandbox <command> [options]
+
+Commands:
+  setup      Make sure a container engine runs (on Debian/Ubuntu as root: installs and starts
+             docker.io if needed) and build the sandbox images that are missing or out of date
+  cleanup    Remove sandbox containers and networks whose owner process is gone
+  help       Show this help
+
+setup options:
+  --images LIST      Image directories to build, comma-separated (default: all = ${managedImageDirs().join(",")})
+  --ca-cert PATH     A PEM file of CA certificates to trust inside the images; repeatable
+                     (default: the files in $LLM_SANDBOX_EXTRA_CA_CERTS, else $NODE_EXTRA_CA_CERTS)
+  --force            Rebuild even when up to date, without the layer cache
+  --verbose          Print the builds' output, not only their steps
+  --test-fixtures    Reserved: will start local package indexes for the test suite
+
+cleanup options:
+  --all              Remove every sandbox container and network, also those of live processes
+  --dry-run          Only print what would be removed
+
+Environment: DOCKER_HOST (engine to use), LLM_SANDBOX_BASE_IMAGE (BASE for the Dockerfiles),
+LLM_SANDBOX_DEBIAN_MIRROR (archive for debootstrap when debian:bookworm-slim cannot be pulled).
+`;
+
+class UsageError extends Error {}
+
+const HELP = { help: { type: "boolean", short: "h" } } as const;
+const SETUP_OPTIONS = {
+  ...HELP,
+  images: { type: "string", multiple: true },
+  "ca-cert": { type: "string", multiple: true },
+  force: { type: "boolean" },
+  verbose: { type: "boolean" },
+  "test-fixtures": { type: "boolean" },
+} as const satisfies ParseArgsOptionsConfig;
+const CLEANUP_OPTIONS = { ...HELP, all: { type: "boolean" }, "dry-run": { type: "boolean" } } as const;
+
+/** The command's flags; an unknown flag or a stray argument is a UsageError. */
+function parse<T extends ParseArgsOptionsConfig>(options: T, args: string[]) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function cliLogger(verbose: boolean): Logger {
+  const write = (prefix: string) => (message: string) => process.stderr.write(`${prefix}${message}\n`);
+  return {
+    debug: verbose ? write("[llm-sandbox] ") : () => {},
+    info: write("[llm-sandbox] "),
+    warn: write("[llm-sandbox] warning: "),
+    error: write("[llm-sandbox] error: "),
+  };
+}
+
+/** `llm-sandbox/python:latest` ⇒ `python`; other names lose only a `:latest`. */
+const shortName = (image: string) => image.replace(/^llm-sandbox\//, "").replace(/:latest$/, "");
+
+function printProgress(verbose: boolean) {
+  return (event: ImageProgressEvent) => {
+    if (event.kind === "log" && !verbose) return;
+    process.stderr.write(`[${shortName(event.image)}] ${event.message}\n`);
+  };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join("  ")).join("\n");
+}
+
+async function setup(args: string[], signal: AbortSignal): Promise<number> {
+  const values = parse(SETUP_OPTIONS, args);
+  if (values.help) return help();
+  const verbose = values.verbose ?? false;
+  const logger = cliLogger(verbose);
+  if (values["test-fixtures"]) {
+    logger.info("--test-fixtures: no local package indexes to start yet (a later version starts them); ignored");
+  }
+  const dirs = values.images?.flatMap((list) => list.split(",")).map((d) => d.trim()).filter(Boolean);
+  if (values.images && !dirs?.length) throw new UsageError("--images needs a comma-separated list of image directories");
+  const unknown = dirs?.filter((d) => !managedImageDirs().includes(d)) ?? [];
+  if (unknown.length) {
+    throw new UsageError(`no image directory ${unknown.join(", ")} (there are: ${managedImageDirs().join(", ")})`);
+  }
+  const docker = await ensureEngine({ logger });
+  const results = await ensureImages(docker, {
+    dirs,
+    force: values.force,
+    extraCaCerts: values["ca-cert"],
+    onProgress: printProgress(verbose),
+    logger,
+    signal,
+  });
+  process.stdout.write(
+    `${table([["image", "status", "seconds"], ...results.map((r) => [r.image, r.status, r.seconds.toFixed(1)])])}\n`,
+  );
+  return 0;
+}
+
+async function cleanup(args: string[]): Promise<number> {
+  const values = parse(CLEANUP_OPTIONS, args);
+  if (values.help) return help();
+  const docker = engineClient();
+  await pingEngine(docker);
+  const dryRun = values["dry-run"] ?? false;
+  const report = await cleanupResources(docker, { all: values.all, dryRun });
+  for (const r of report.removed) {
+    process.stdout.write(`${dryRun ? "would remove" : "removed"} ${r.kind} ${r.name} (${r.id}): ${r.reason}\n`);
+  }
+  for (const r of report.failed) process.stdout.write(`failed to remove ${r.kind} ${r.name} (${r.id}): ${r.error}\n`);
+  const kept = report.kept.length ? ` (owner alive, or not on this host: --all removes them too)` : "";
+  const failed = report.failed.length ? `, ${report.failed.length} failed` : "";
+  process.stdout.write(
+    `${report.removed.length} ${dryRun ? "to remove" : "removed"}, ${report.kept.length} kept${kept}${failed}\n`,
+  );
+  return report.failed.length ? 1 : 0;
+}
+
+function help(): number {
+  process.stdout.write(usage());
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onInterrupt = () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write("\n[llm-sandbox] interrupted: stopping and cleaning up (Ctrl-C again to quit at once)\n");
+    controller.abort(new Error("interrupted"));
+  };
+  process.on("SIGINT", onInterrupt);
+  try {
+    if (first === undefined || first === "help" || first === "--help" || first === "-h") return help();
+    if (first === "setup") return await setup(rest, controller.signal);
+    if (first === "cleanup") return await cleanup(rest);
+    throw new UsageError(`unknown command: ${first}`);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`llm-sandbox: ${error.message}\n\n${usage()}`);
+      return 2;
+    }
+    if (controller.signal.aborted) return 130;
+    if (SandboxError.isInstance(error)) {
+      process.stderr.write(`llm-sandbox: ${error.name}: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`llm-sandbox: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  } finally {
+    process.off("SIGINT", onInterrupt);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

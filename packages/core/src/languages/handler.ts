@@ -1,0 +1,71 @@
+import type { SupportedLanguage } from "../enums.js";
+import type { ExecutionErrorInfo } from "../result.js";
+
+/** Package sources a session installs libraries from (each optional; the tool's default when absent). */
+export interface PackageIndexes {
+  /** pip index URL (PEP 503 simple index). */
+  readonly pip?: string;
+  /** npm registry URL. */
+  readonly npm?: string;
+  /** GOPROXY value. */
+  readonly go?: string;
+  /** RubyGems source URL. */
+  readonly rubygems?: string;
+  /** CRAN-style repository URL. */
+  readonly cran?: string;
+  /** Maven repository URL. */
+  readonly maven?: string;
+  /** Debian archive URL for apt (C/C++ libraries). */
+  readonly apt?: string;
+}
+
+/** What a handler knows about the sandbox when it plans a command. All paths are inside the sandbox. */
+export interface SandboxContext {
+  readonly workdir: string;
+  readonly packageIndexes: PackageIndexes;
+}
+
+/** A shell command to run inside the sandbox (POSIX sh), and as whom. */
+export interface SandboxCommand {
+  readonly script: string;
+  /** "root" for installers that need it (apt); default: the session's user. */
+  readonly user?: "root";
+}
+
+/**
+ * One language, as data and pure functions: no I/O here. The session writes the code to `codeFile`, runs
+ * `runScript` in the workdir (with the code path in `$SANDBOX_FILE`) and deletes the file afterwards.
+ */
+export interface LanguageHandler {
+  readonly name: SupportedLanguage;
+  /** Other names accepted for `lang` ("py", "js", "ts", …). */
+  readonly aliases: readonly string[];
+  readonly fileExtension: string;
+  /** Directory under `packages/core/images/` whose image runs this language by default. */
+  readonly imageDir: string;
+  /** Libraries the default image already has (shown to models and in docs). */
+  readonly preinstalledLibraries: readonly string[];
+  /** Path of the code file for one run, relative to the workdir. */
+  codeFile(runId: string): string;
+  /** Shell script that runs (compiling first, where needed) the file named by `$SANDBOX_FILE`. */
+  runScript(context: SandboxContext): string;
+  /** Commands run once when a session opens with environment set-up (e.g. `go mod init`). */
+  setupScripts?(context: SandboxContext): readonly SandboxCommand[];
+  /** The command installing these libraries; absent when the language cannot install libraries. */
+  installCommand?(libraries: readonly string[], context: SandboxContext): SandboxCommand;
+  /** Reads a failing program's stderr into structured error data. */
+  parseError?(stderr: string): ExecutionErrorInfo | undefined;
+}
+
+/** `.sandbox-<run id>.<ext>` in the workdir: the program sees the workdir as its own directory (relative imports work). */
+export const hiddenCodeFile = (extension: string) => (runId: string) => `.sandbox-${runId}.${extension}`;
+
+/** Finds the last "Name: message" line, the shape of Python, Node and Ruby error reports. */
+export function lastErrorLine(stderr: string, pattern: RegExp): ExecutionErrorInfo | undefined {
+  const lines = stderr.trimEnd().split("\n");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const match = pattern.exec(lines[i]!.trim());
+    if (match?.[1]) return { name: match[1], message: (match[2] ?? "").trim(), traceback: stderr.trimEnd() };
+  }
+  return undefined;
+}

@@ -1,0 +1,27 @@
+import { LanguageNotSupportedError } from "../errors.js";
+import type { LanguageHandler } from "./handler.js";
+import { javascript } from "./javascript.js";
+import { python } from "./python.js";
+import { typescript } from "./typescript.js";
+
+const handlers = new Map<string, LanguageHandler>();
+const byAlias = new Map<string, LanguageHandler>();
+
+/** Adds (or replaces) a language; custom handlers work through every backend like built-in ones. */
+export function registerLanguageHandler(handler: LanguageHandler): void {
+  handlers.set(handler.name, handler);
+  for (const name of [handler.name, ...handler.aliases]) byAlias.set(name.toLowerCase(), handler);
+}
+
+for (const handler of [python, javascript, typescript]) registerLanguageHandler(handler);
+
+/** Case-insensitive lookup by name or alias. */
+export function getLanguageHandler(language: string): LanguageHandler {
+  const handler = byAlias.get(String(language).trim().toLowerCase());
+  if (!handler) {
+    throw new LanguageNotSupportedError(language, `supported: ${supportedLanguages().join(", ")}`);
+  }
+  return handler;
+}
+
+export const supportedLanguages = (): string[] => [...handlers.keys()];

@@ -1,0 +1,135 @@
+import type Docker from "dockerode";
+import { z } from "zod";
+import { EncodingErrors, SandboxBackend } from "../enums.js";
+import { ValidationError } from "../errors.js";
+import type { Logger } from "../internal/logger.js";
+import { parseSize } from "../internal/sizes.js";
+
+const seconds = z.number().positive().finite();
+const size = z.union([z.string(), z.number()]).refine((value) => parseSize(value) !== undefined, {
+  message: 'expected a size such as 512m, 1g or a number of bytes',
+});
+/** `false` turns a limit off explicitly. */
+const sizeOrOff = z.union([size, z.literal(false)]);
+const absolutePath = z
+  .string()
+  .refine((path) => path.startsWith("/") && !path.split("/").includes(".."), { message: "expected an absolute path without '..'" });
+const url = z.url();
+
+/**
+ * Container settings. Defaults are secure: a non-root user, no network, a read-only root filesystem with
+ * size-limited in-memory workdir and /tmp, and limits on memory, CPU and processes. Capabilities are always
+ * dropped and no-new-privileges is always set (see docs/security.md).
+ */
+export const runtimeConfigsSchema = z.strictObject({
+  /** CPU cores (fractions allowed). Default 1. */
+  cpus: z.union([z.number().positive().max(1024), z.literal(false)]).optional(),
+  /** Memory limit, no swap. Default "1g". In-memory workdir and /tmp count against it. */
+  memory: sizeOrOff.optional(),
+  /** Maximum number of processes (fork bombs stop here). Default 256. */
+  pids: z.union([z.number().int().positive(), z.literal(false)]).optional(),
+  /** User the programs run as. Default "1000:1000"; "root" only if you must. */
+  user: z.string().min(1).optional(),
+  /** Network for user code: false (default), true (the engine's default bridge) or a network name. */
+  network: z.union([z.boolean(), z.string().min(1)]).optional(),
+  /** Read-only root filesystem. Default true (false when committing the container). */
+  readOnly: z.boolean().optional(),
+  /** Size of the in-memory workdir. Default "1g"; false = the container's own filesystem. */
+  workdirSize: sizeOrOff.optional(),
+  /** Size of the in-memory /tmp. Default "512m"; false = the container's own filesystem. */
+  tmpSize: sizeOrOff.optional(),
+  /** Extra environment variables for every program in the sandbox. */
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "invalid environment variable name"), z.string()).optional(),
+  /** Engine-specific settings merged into the create request (Docker: top-level keys and HostConfig). */
+  passthrough: z.record(z.string(), z.unknown()).optional(),
+});
+export type RuntimeConfigs = z.input<typeof runtimeConfigsSchema>;
+
+const packageIndexesSchema = z.strictObject({
+  pip: url.optional(),
+  npm: url.optional(),
+  go: z.string().min(1).optional(),
+  rubygems: url.optional(),
+  cran: url.optional(),
+  maven: url.optional(),
+  apt: url.optional(),
+});
+
+const loggerSchema = z.custom<Logger>(
+  (value) => typeof value === "object" && value !== null && ["debug", "info", "warn", "error"].every((m) => typeof (value as Record<string, unknown>)[m] === "function"),
+  { message: "expected a logger with debug/info/warn/error methods" },
+);
+
+export const sessionOptionsSchema = z
+  .strictObject({
+    /** Language of the code `run()` executes. Default "python". Case-insensitive; aliases such as "js" work. */
+    lang: z.string().min(1).default("python"),
+    backend: z
+      .string()
+      .transform((value) => value.toLowerCase())
+      .pipe(z.enum(Object.values(SandboxBackend) as [SandboxBackend, ...SandboxBackend[]]))
+      .default(SandboxBackend.DOCKER),
+    /** Image to run; default: the language's image built by `llm-sandbox setup`. */
+    image: z.string().min(1).optional(),
+    /** A Dockerfile to build and run instead of `image`. */
+    dockerfile: z.string().min(1).optional(),
+    /** Attach to this existing container (never removed by the session). */
+    containerId: z.string().min(1).optional(),
+    workdir: absolutePath.default("/sandbox"),
+    /** Seconds any operation may take when it has no limit of its own. Default 60. */
+    defaultTimeout: seconds.default(60),
+    /** Seconds one `run()` may take. Default: `defaultTimeout`. */
+    executionTimeout: seconds.optional(),
+    /** Seconds one library installation may take. Default 300. */
+    installTimeout: seconds.default(300),
+    /** Seconds the session may live after `open()`; then it closes itself. Default: unlimited. */
+    sessionTimeout: seconds.optional(),
+    runtimeConfigs: runtimeConfigsSchema.default({}),
+    /** Skip the language's set-up commands on open (and lazy set-up at install time). */
+    skipEnvironmentSetup: z.boolean().default(false),
+    /** Keep an image built from `dockerfile` after close. */
+    keepTemplate: z.boolean().default(false),
+    /** Save the container as an image on close: true = a fresh unique tag, or the reference to use. Never overwrites the source image. */
+    commitContainer: z.union([z.boolean(), z.string().min(1)]).default(false),
+    encodingErrors: z.enum(Object.values(EncodingErrors) as [EncodingErrors, ...EncodingErrors[]]).default("replace"),
+    /** Bytes of stdout and of stderr kept per operation; the rest is dropped and flagged. Default 10 MiB. */
+    maxOutputBytes: z.number().int().positive().default(10 * 1024 * 1024),
+    packageIndexes: packageIndexesSchema.default({}),
+    /** Libraries installed when the session opens. */
+    libraries: z.array(z.string()).default([]),
+    /** Extra CA certificates (file paths or PEM text) trusted by pip, npm, curl, … inside the sandbox. */
+    extraCaCerts: z.array(z.string().min(1)).default([]),
+    /** Extra labels on everything the session creates. */
+    labels: z.record(z.string(), z.string()).default({}),
+    verbose: z.boolean().default(false),
+    logger: loggerSchema.optional(),
+    /** A dockerode client (Docker or Podman's compatible API). Default: from DOCKER_HOST or the default socket. */
+    client: z.custom<Docker>((value) => typeof value === "object" && value !== null && "modem" in value, {
+      message: "expected a dockerode client",
+    }).optional(),
+  })
+  .superRefine((options, ctx) => {
+    if (options.image && options.dockerfile) {
+      ctx.addIssue({ code: "custom", message: "Only one of 'image' or 'dockerfile' can be provided, not both" });
+    }
+    if (options.containerId && options.dockerfile) {
+      ctx.addIssue({ code: "custom", message: "Cannot use 'dockerfile' with existing 'containerId'" });
+    }
+  });
+
+export type SessionOptions = z.input<typeof sessionOptionsSchema>;
+export type ParsedSessionOptions = z.output<typeof sessionOptionsSchema>;
+
+/** Validates options once; every problem is reported in one `ValidationError`. */
+export function parseOptions<S extends z.ZodType>(schema: S, options: unknown, what = "session options"): z.output<S> {
+  const parsed = schema.safeParse(options ?? {});
+  if (!parsed.success) throw new ValidationError(`Invalid ${what}:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Library names become installer arguments: refuse anything that could read as an option or break a line. */
+export function validateLibraries(libraries: readonly string[]): string[] {
+  const bad = libraries.filter((name) => !name.trim() || name.trim().startsWith("-") || /[\s\0]/.test(name.trim()));
+  if (bad.length) throw new ValidationError(`Invalid library name(s): ${bad.map((b) => JSON.stringify(b)).join(", ")}`);
+  return libraries.map((name) => name.trim());
+}

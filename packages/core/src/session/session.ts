@@ -1,0 +1,499 @@
+import { existsSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { posix } from "node:path";
+import type { BackendAdapter, ContainerSpec, NetworkPolicy } from "../backends/backend.js";
+import {
+  CommandEmptyError,
+  ContainerError,
+  FileNotFoundError,
+  LibraryInstallationError,
+  LibraryInstallationNotSupportedError,
+  NotOpenSessionError,
+  ResourceError,
+  ValidationError,
+} from "../errors.js";
+import { managedImageName } from "../images/builder.js";
+import { newId } from "../internal/ids.js";
+import { LABELS, ownershipLabels } from "../internal/labels.js";
+import { type Logger, silentLogger, stderrLogger } from "../internal/logger.js";
+import { resolveSandboxPath } from "../internal/sandbox-path.js";
+import { parseSize } from "../internal/sizes.js";
+import { extractArchive, packHostPath } from "../internal/tar.js";
+import type { LanguageHandler, SandboxCommand, SandboxContext } from "../languages/handler.js";
+import { getLanguageHandler } from "../languages/registry.js";
+import { ConsoleOutput, ExecutionResult } from "../result.js";
+import { createBackend } from "./backend-factory.js";
+import { onProcessExit } from "./exit-cleanup.js";
+import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema, validateLibraries } from "./options.js";
+import { type ProcessOutput, type ProcessRequest, runProcess } from "./process.js";
+
+export interface StreamOptions {
+  /** Receives decoded stdout text as it arrives (never splits a character). */
+  onStdout?: (text: string) => void;
+  onStderr?: (text: string) => void;
+  /** Aborting stops the program inside the sandbox and rejects with `SandboxAbortError`. */
+  signal?: AbortSignal;
+  /** Seconds; overrides the session's limit for this call. */
+  timeout?: number;
+}
+
+export interface RunOptions extends StreamOptions {
+  /** Installed (once per session) before the code runs. */
+  libraries?: readonly string[];
+}
+
+export interface CommandOptions extends StreamOptions {
+  /** Working directory inside the sandbox; default the session's workdir. */
+  workdir?: string;
+  env?: Readonly<Record<string, string>>;
+}
+
+/** One entry of `executeCommands`: a command, or a command with its own working directory. */
+export type CommandSpec = string | readonly string[] | { readonly command: string | readonly string[]; readonly workdir?: string };
+
+/** Where the CA bundle for extra certificates goes (the workdir may be user-visible; /tmp is ours too). */
+const CA_BUNDLE = "/tmp/.llm-sandbox-ca.pem";
+const CA_ENV = ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"];
+const CODE_WRITE_FAILED = 125;
+
+/**
+ * Writes the code from stdin to `$SANDBOX_FILE`, runs the language's script with stdin from /dev/null (so
+ * background children do not keep the exec's stdin), removes the file and exits with the program's status.
+ */
+const RUN_WRAPPER = (runScript: string) =>
+  `cat > "$SANDBOX_FILE" || { echo "[llm-sandbox] cannot write $SANDBOX_FILE" >&2; exit ${CODE_WRITE_FAILED}; }
+{ ${runScript}
+} < /dev/null
+rc=$?; rm -f -- "$SANDBOX_FILE"; exit $rc`;
+
+type State = "new" | "opening" | "open" | "closing" | "closed";
+
+interface OpenContainer {
+  readonly id: string;
+  /** Removed on close: created by this session (not attached). */
+  readonly created: boolean;
+  readonly user: string | undefined;
+  readonly network: NetworkPolicy;
+}
+
+/**
+ * A sandbox: one container, used through `run` (code in a language), `executeCommand`, `install` and file copies.
+ * Operations of one session run one at a time, in call order. Program failures are data in the result; only
+ * infrastructure failures throw (all `SandboxError`s).
+ */
+export class SandboxSession implements AsyncDisposable {
+  readonly id = newId();
+  readonly options: ParsedSessionOptions;
+  readonly language: LanguageHandler;
+  protected readonly logger: Logger;
+  /** The image reference written by `commitContainer`, once closed. */
+  committedImage: string | undefined;
+
+  #backend: BackendAdapter | undefined;
+  #container: OpenContainer | undefined;
+  #state: State = "new";
+  #queue: Promise<unknown> = Promise.resolve();
+  #installed = new Set<string>();
+  #closing = new AbortController();
+  #builtImage: string | undefined;
+  #expiry: NodeJS.Timeout | undefined;
+  #expired = false;
+  #untrackExit: (() => void) | undefined;
+
+  constructor(options: SessionOptions = {}) {
+    this.options = parseOptions(sessionOptionsSchema, options);
+    this.language = getLanguageHandler(this.options.lang);
+    validateLibraries(this.options.libraries);
+    this.logger = this.options.logger ?? (this.options.verbose ? stderrLogger : silentLogger);
+  }
+
+  get isOpen(): boolean {
+    return this.#state === "open";
+  }
+
+  /** Id of the container (or pod) the session runs in, once open. */
+  get containerId(): string | undefined {
+    return this.#container?.id;
+  }
+
+  protected get backend(): BackendAdapter {
+    return (this.#backend ??= createBackend(this.options));
+  }
+
+  protected get context(): SandboxContext {
+    return { workdir: this.options.workdir, packageIndexes: this.options.packageIndexes };
+  }
+
+  async open(): Promise<this> {
+    if (this.#state === "open") return this;
+    if (this.#state !== "new") throw new NotOpenSessionError(`Session cannot be opened: it is ${this.#state}`);
+    this.#state = "opening";
+    try {
+      this.#container = await this.acquireContainer();
+      if (!this.options.skipEnvironmentSetup) await this.setUpEnvironment();
+      this.#state = "open";
+    } catch (error) {
+      await this.releaseContainer().catch((cleanupError: unknown) => this.logger.warn(`cleanup after failed open: ${cleanupError}`));
+      this.#state = "closed";
+      throw error;
+    }
+    if (this.options.sessionTimeout) {
+      this.#expiry = setTimeout(() => void this.expire(), this.options.sessionTimeout * 1000);
+      this.#expiry.unref();
+    }
+    this.logger.info(`session ${this.id} open (container ${this.#container.id.slice(0, 12)})`);
+    return this;
+  }
+
+  /** Removes the container (unless attached), after committing it if asked. Idempotent; never throws for cleanup. */
+  async close(): Promise<void> {
+    if (this.#state === "new") {
+      this.#state = "closed";
+      return;
+    }
+    if (this.#state === "closing" || this.#state === "closed") return;
+    this.#state = "closing";
+    clearTimeout(this.#expiry);
+    this.#closing.abort();
+    try {
+      await this.releaseContainer();
+    } finally {
+      this.#state = "closed";
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Runs `code` in the session's language. A failing program is a result with a non-zero `exitCode`. */
+  async run(code: string, options: RunOptions = {}): Promise<ExecutionResult> {
+    if (typeof code !== "string" || code.trim() === "") throw new ValidationError("code must be a non-empty string");
+    const libraries = validateLibraries(options.libraries ?? []);
+    return this.exclusive(async (container) => {
+      await this.beforeRun(code, libraries);
+      await this.installLocked(container, libraries, options.signal);
+      const runId = newId();
+      const file = posix.join(this.options.workdir, this.language.codeFile(runId));
+      const { output } = await this.process(container, {
+        argv: ["/bin/sh", "-c", RUN_WRAPPER(this.language.runScript(this.context))],
+        stdin: Buffer.from(code, "utf8"),
+        env: { SANDBOX_FILE: file },
+        runId,
+        cleanupPath: file,
+        timeout: options.timeout ?? this.options.executionTimeout ?? this.options.defaultTimeout,
+        description: `${this.language.name} run`,
+        ...streamOf(options),
+      });
+      if (output.exitCode === CODE_WRITE_FAILED && output.stderr.startsWith("[llm-sandbox] cannot write")) {
+        throw new ContainerError(`The sandbox cannot store the code: ${output.stderr.trim()}`);
+      }
+      const error = output.exitCode !== 0 ? this.language.parseError?.(output.stderr) : undefined;
+      return ExecutionResult.from(output, error ? { error } : {});
+    });
+  }
+
+  /**
+   * Runs a command. A string runs through `/bin/sh -c` (pipes, `&&`, globs work); an array runs as argv, with no
+   * shell. That is the one rule for every backend.
+   */
+  async executeCommand(command: string | readonly string[], options: CommandOptions = {}): Promise<ConsoleOutput> {
+    const argv = commandArgv(command);
+    return this.exclusive(async (container) => (await this.commandLocked(container, argv, options)).output);
+  }
+
+  /** Runs commands in order and stops at the first failure, returning its output (else the last output). */
+  async executeCommands(commands: readonly CommandSpec[], options: Omit<CommandOptions, "workdir"> = {}): Promise<ConsoleOutput> {
+    const steps = commands.map((spec) =>
+      typeof spec === "string" || Array.isArray(spec)
+        ? { argv: commandArgv(spec as string | readonly string[]), workdir: undefined }
+        : { argv: commandArgv((spec as { command: string | readonly string[] }).command), workdir: (spec as { workdir?: string }).workdir },
+    );
+    return this.exclusive(async (container) => {
+      let last = new ConsoleOutput({ exitCode: 0 });
+      for (const step of steps) {
+        last = (await this.commandLocked(container, step.argv, { ...options, ...(step.workdir ? { workdir: step.workdir } : {}) })).output;
+        if (last.exitCode !== 0) break;
+      }
+      return last;
+    });
+  }
+
+  /** Installs libraries with the language's package manager; repeats within a session are skipped. */
+  async install(libraries: readonly string[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    const names = validateLibraries(libraries);
+    await this.exclusive((container) => this.installLocked(container, names, options.signal));
+  }
+
+  /** Copies a host file or directory to `dest` in the sandbox (relative paths are taken from the workdir). */
+  async copyToRuntime(src: string, dest: string): Promise<void> {
+    const target = resolveSandboxPath(dest, this.options.workdir);
+    if (!existsSync(src)) throw new FileNotFoundError(src, "host");
+    const archive = await packHostPath(src, posix.basename(target));
+    await this.exclusive(async (container) => {
+      const { output } = await this.process(container, {
+        argv: ["/bin/sh", "-c", 'mkdir -p -- "$1" && tar -x --no-same-owner -f - -C "$1"', "copy", posix.dirname(target)],
+        stdin: archive,
+        timeout: this.options.defaultTimeout,
+        description: `copy to ${target}`,
+      });
+      if (output.exitCode !== 0) throw new ContainerError(`Copy to ${target} failed: ${output.stderr.trim()}`);
+    });
+  }
+
+  /** Copies a file or directory from the sandbox to `dest` on the host; a hostile archive writes nothing outside `dest`. */
+  async copyFromRuntime(src: string, dest: string): Promise<void> {
+    const source = resolveSandboxPath(src, this.options.workdir);
+    const { output, stdoutBytes } = await this.exclusive((container) =>
+      this.process(container, {
+        argv: ["/bin/sh", "-c", 'cd -- "$1" && exec tar -c -f - -- "$2"', "copy", posix.dirname(source), posix.basename(source)],
+        rawStdout: true,
+        maxOutputBytes: MAX_TRANSFER_BYTES,
+        timeout: this.options.defaultTimeout,
+        description: `copy from ${source}`,
+      }),
+    );
+    if (output.exitCode !== 0) {
+      if (/No such file|Cannot stat|can't change directory|can't cd|No such/i.test(output.stderr)) throw new FileNotFoundError(source, "sandbox");
+      throw new ContainerError(`Copy from ${source} failed: ${output.stderr.trim()}`);
+    }
+    if (output.stdoutTruncated) throw new ResourceError(`${source} is larger than ${MAX_TRANSFER_BYTES} bytes`);
+    await extractArchive(stdoutBytes!, dest);
+  }
+
+  /** Hook for subclasses and the security engine: runs before any code reaches the sandbox. */
+  protected async beforeRun(_code: string, _libraries: readonly string[]): Promise<void> {}
+
+  /** Creates (or attaches to) the container. Pooled sessions override this to borrow one. */
+  protected async acquireContainer(): Promise<OpenContainer> {
+    const { options, backend } = this;
+    const configs = options.runtimeConfigs;
+    if (options.containerId) {
+      const attached = await backend.attach(options.containerId);
+      return { id: attached.id, created: false, user: configs.user ?? (attached.user || undefined), network: { mode: "none" } };
+    }
+    let image = options.image;
+    if (options.dockerfile) {
+      if (!backend.buildImage) throw new ValidationError(`The ${backend.kind} backend cannot build Dockerfiles`);
+      image = this.#builtImage = await backend.buildImage(options.dockerfile, this.logger);
+    } else {
+      image ??= managedImageName(this.language.imageDir);
+      await backend.prepareImage(image, this.logger);
+    }
+    const spec = this.containerSpec(image);
+    const id = await backend.create(spec);
+    this.#untrackExit = onProcessExit({
+      dispose: () => backend.remove(id),
+      disposeSync: () => backend.removeSync?.(id),
+    });
+    return { id, created: true, user: spec.user, network: spec.network };
+  }
+
+  /** Gives the container back: commit if asked, then remove it (only if this session created it). */
+  protected async releaseContainer(): Promise<void> {
+    const container = this.#container;
+    this.#container = undefined;
+    if (container?.created) {
+      try {
+        if (this.options.commitContainer && this.backend.commit) {
+          const reference =
+            typeof this.options.commitContainer === "string"
+              ? this.options.commitContainer
+              : `llm-sandbox-commit/${this.language.name}:${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}-${this.id.slice(0, 6)}`;
+          this.committedImage = await this.backend.commit(container.id, reference);
+        }
+      } finally {
+        await this.backend.remove(container.id);
+        this.#untrackExit?.();
+      }
+    }
+    if (this.#builtImage && !this.options.keepTemplate) await this.backend.removeImage?.(this.#builtImage);
+  }
+
+  /** The secure defaults, adjusted by `runtimeConfigs` (see docs/security.md). */
+  protected containerSpec(image: string): ContainerSpec {
+    const { runtimeConfigs: configs, workdir, commitContainer } = this.options;
+    // A committed container must keep its files on its own filesystem, not in memory.
+    const persistent = commitContainer !== false;
+    const sizeOf = (value: string | number | false | undefined, fallback: string | false) => {
+      const chosen = value === undefined ? fallback : value;
+      return chosen === false ? undefined : parseSize(chosen);
+    };
+    const tmpfs: Record<string, number> = {};
+    const workdirBytes = sizeOf(configs.workdirSize, persistent ? false : "1g");
+    const tmpBytes = sizeOf(configs.tmpSize, "512m");
+    if (workdirBytes) tmpfs[workdir] = workdirBytes;
+    if (tmpBytes) tmpfs["/tmp"] = tmpBytes;
+    const network: NetworkPolicy =
+      configs.network === true
+        ? { mode: "attached", network: "bridge" }
+        : typeof configs.network === "string"
+          ? { mode: "attached", network: configs.network }
+          : this.backend.setInstallNetwork
+            ? { mode: "install-only" }
+            : { mode: "none" };
+    const memoryBytes = sizeOf(configs.memory, "1g");
+    const cpus = configs.cpus === undefined ? 1 : configs.cpus;
+    const pids = configs.pids === undefined ? 256 : configs.pids;
+    return {
+      image,
+      user: configs.user ?? "1000:1000",
+      workdir,
+      env: {
+        HOME: "/tmp",
+        TMPDIR: "/tmp",
+        PYTHONUNBUFFERED: "1",
+        MPLBACKEND: "Agg",
+        ...(this.options.extraCaCerts.length ? Object.fromEntries(CA_ENV.map((name) => [name, CA_BUNDLE])) : {}),
+        ...configs.env,
+      },
+      labels: { ...this.options.labels, ...ownershipLabels(this.id), [LABELS.language]: this.language.name },
+      ...(memoryBytes ? { memoryBytes } : {}),
+      ...(cpus ? { cpus } : {}),
+      ...(pids ? { pids } : {}),
+      readOnlyRootfs: configs.readOnly ?? !persistent,
+      tmpfs,
+      network,
+      ...(configs.passthrough ? { passthrough: configs.passthrough } : {}),
+    };
+  }
+
+  private async setUpEnvironment(): Promise<void> {
+    const container = this.#container!;
+    if (this.options.extraCaCerts.length) {
+      const pem = (await Promise.all(this.options.extraCaCerts.map(readCertificate))).join("\n");
+      const { output } = await this.process(container, {
+        argv: ["/bin/sh", "-c", `{ cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null; cat; } > ${CA_BUNDLE}`],
+        stdin: Buffer.from(pem),
+        timeout: this.options.defaultTimeout,
+        description: "CA certificate set-up",
+      });
+      if (output.exitCode !== 0) throw new ContainerError(`Cannot install CA certificates: ${output.stderr.trim()}`);
+    }
+    for (const step of this.language.setupScripts?.(this.context) ?? []) {
+      const { output } = await this.sandboxCommand(container, step, this.options.installTimeout, `${this.language.name} set-up`);
+      if (output.exitCode !== 0) {
+        throw new ContainerError(`Environment set-up failed (${step.script}):\n${(output.stdout + output.stderr).trim()}`);
+      }
+    }
+    await this.installLocked(container, this.options.libraries);
+  }
+
+  private async installLocked(container: OpenContainer, libraries: readonly string[], signal?: AbortSignal): Promise<void> {
+    const wanted = [...new Set(libraries)].filter((name) => !this.#installed.has(name));
+    if (wanted.length === 0) return;
+    if (this.options.skipEnvironmentSetup) {
+      throw new LibraryInstallationNotSupportedError(this.language.name, "environment set-up is skipped for this session");
+    }
+    if (!this.language.installCommand) throw new LibraryInstallationNotSupportedError(this.language.name);
+    const command = this.language.installCommand(wanted, this.context);
+    const network = container.network.mode === "install-only" && this.backend.setInstallNetwork;
+    if (network) await this.backend.setInstallNetwork!(container.id, true);
+    let output: ConsoleOutput;
+    try {
+      ({ output } = await this.sandboxCommand(container, command, this.options.installTimeout, `installation of ${wanted.join(", ")}`, signal));
+    } finally {
+      if (network) await this.backend.setInstallNetwork!(container.id, false);
+    }
+    if (output.exitCode !== 0) throw new LibraryInstallationError(wanted, output.exitCode, `${output.stdout}${output.stderr}`);
+    for (const name of wanted) this.#installed.add(name);
+    this.logger.info(`installed ${wanted.join(", ")}`);
+  }
+
+  private sandboxCommand(container: OpenContainer, command: SandboxCommand, timeout: number, description: string, signal?: AbortSignal) {
+    return this.process(container, {
+      argv: ["/bin/sh", "-c", command.script],
+      ...(command.user === "root" ? { user: "0" } : {}),
+      timeout,
+      description,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  private commandLocked(container: OpenContainer, argv: readonly string[], options: CommandOptions): Promise<ProcessOutput> {
+    return this.process(container, {
+      argv,
+      ...(options.workdir ? { workdir: resolveSandboxPath(options.workdir, this.options.workdir) } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      timeout: options.timeout ?? this.options.defaultTimeout,
+      description: `command ${JSON.stringify(argv.join(" ").slice(0, 80))}`,
+      ...streamOf(options),
+    });
+  }
+
+  /** Every operation goes through here: session defaults, and "closed under our feet" reported as such. */
+  private async process(
+    container: OpenContainer,
+    request: Omit<ProcessRequest, "maxOutputBytes" | "encodingErrors" | "workdir" | "user"> &
+      Partial<Pick<ProcessRequest, "maxOutputBytes" | "encodingErrors" | "workdir" | "user">>,
+  ): Promise<ProcessOutput> {
+    try {
+      return await runProcess(this.backend, container.id, {
+        maxOutputBytes: this.options.maxOutputBytes,
+        encodingErrors: this.options.encodingErrors,
+        workdir: this.options.workdir,
+        ...(container.user ? { user: container.user } : {}),
+        detach: this.#closing.signal,
+        ...request,
+      });
+    } catch (error) {
+      if (this.#closing.signal.aborted && !request.signal?.aborted) {
+        throw new NotOpenSessionError(this.#expired ? this.expiredMessage() : "The session was closed during the operation");
+      }
+      throw error;
+    }
+  }
+
+  /** Serialises operations: one at a time, in call order; each re-checks that the session is still open. */
+  private exclusive<T>(operation: (container: OpenContainer) => Promise<T>): Promise<T> {
+    const result = this.#queue.then(() => operation(this.requireOpen()));
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  private requireOpen(): OpenContainer {
+    if (this.#state === "open" && this.#container) return this.#container;
+    if (this.#expired) throw new NotOpenSessionError(this.expiredMessage());
+    throw new NotOpenSessionError();
+  }
+
+  private expiredMessage(): string {
+    return `Session exceeded its maximum lifetime of ${this.options.sessionTimeout} seconds and was closed`;
+  }
+
+  private async expire(): Promise<void> {
+    this.#expired = true;
+    this.logger.warn(this.expiredMessage());
+    await this.close().catch((error: unknown) => this.logger.error(`closing the expired session failed: ${error}`));
+  }
+}
+
+/** Archives read back from the sandbox may be large, but not unbounded. */
+const MAX_TRANSFER_BYTES = 2 * 1024 ** 3;
+
+function commandArgv(command: string | readonly string[]): readonly string[] {
+  if (typeof command === "string") {
+    if (!command.trim()) throw new CommandEmptyError();
+    return ["/bin/sh", "-c", command];
+  }
+  if (!Array.isArray(command) || command.length === 0 || !command[0]) throw new CommandEmptyError();
+  return command;
+}
+
+function streamOf(options: StreamOptions): Pick<ProcessRequest, "onStdout" | "onStderr" | "signal"> {
+  return {
+    ...(options.onStdout ? { onStdout: options.onStdout } : {}),
+    ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+}
+
+async function readCertificate(source: string): Promise<string> {
+  if (source.includes("-----BEGIN CERTIFICATE-----")) return source;
+  try {
+    if ((await stat(source)).isFile()) return await readFile(source, "utf8");
+  } catch {
+    // reported below
+  }
+  throw new ValidationError(`extraCaCerts: ${source} is neither a readable file nor PEM text`);
+}
