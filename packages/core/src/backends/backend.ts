@@ -61,8 +61,11 @@ export interface AttachedContainer {
 export interface ExecRequest {
   /** The program and its arguments; never interpreted by a shell unless argv[0] is one. */
   readonly argv: readonly string[];
-  /** Bytes written to the program's stdin, which is then closed. Without it stdin is not attached. */
-  readonly stdin?: Uint8Array;
+  /**
+   * The program's stdin: bytes written then closed, or a stream written as it produces (a long-lived kernel's
+   * commands) and closed when it ends. Without it stdin is not attached.
+   */
+  readonly stdin?: Uint8Array | AsyncIterable<Uint8Array>;
   readonly env?: Readonly<Record<string, string>>;
   readonly workdir?: string;
   readonly user?: string;

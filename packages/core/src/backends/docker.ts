@@ -165,7 +165,8 @@ export class DockerBackend implements BackendAdapter {
       stream.once("end", () => done());
       stream.once("close", () => done());
       stream.once("error", done);
-      if (stdin !== undefined) stream.end(stdin);
+      if (stdin instanceof Uint8Array) stream.end(stdin);
+      else if (stdin) void pipeStdin(stdin, stream).catch(done);
     });
     return { exitCode: await this.exitCodeOf(exec!, id) };
   }
@@ -275,6 +276,15 @@ export class DockerBackend implements BackendAdapter {
 
 const seedCache = new Map<string, Buffer | undefined>();
 const MAX_CACHED_SEED_BYTES = 8 * 1024 * 1024;
+
+/** Writes a stdin stream as it produces, honouring back-pressure, then half-closes (the program sees EOF). */
+async function pipeStdin(source: AsyncIterable<Uint8Array>, stream: Duplex): Promise<void> {
+  for await (const chunk of source) {
+    if (stream.destroyed) return;
+    if (!stream.write(chunk)) await new Promise((resolve) => stream.once("drain", resolve));
+  }
+  stream.end();
+}
 
 /** The image's content at `path` (read before start, so the tmpfs is not mounted yet); undefined when empty. */
 async function imageDirectory(container: Docker.Container, path: string): Promise<Buffer | undefined> {

@@ -59,6 +59,22 @@ export interface ProcessOutput {
 }
 
 /**
+ * Streaming callbacks get one call per line: the engine may hand over several quick writes in one chunk, and
+ * consumers (progress displays, agents) want lines. A partial line is passed on at once, never held back.
+ */
+export function byLine(callback: ((text: string) => void) | undefined): ((text: string) => void) | undefined {
+  if (!callback) return undefined;
+  return (text) => {
+    let start = 0;
+    for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
+      callback(text.slice(start, end + 1));
+      start = end + 1;
+    }
+    if (start < text.length) callback(text.slice(start));
+  };
+}
+
+/**
  * One operation in the sandbox: a single exec with the code or data on stdin, output decoded as it streams
  * (UTF-8 safe across chunks, capped), the exit code from the same exec. A timeout or abort kills every process
  * the operation started, so the session stays usable for the next one.
@@ -67,14 +83,14 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
   const runId = request.runId ?? newId();
   const started = performance.now();
   const limits = { maxBytes: request.maxOutputBytes, encodingErrors: request.encodingErrors };
-  const stdout = request.rawStdout ? undefined : new StreamCollector({ ...limits, onText: request.onStdout });
+  const stdout = request.rawStdout ? undefined : new StreamCollector({ ...limits, onText: byLine(request.onStdout) });
   const rawChunks: Buffer[] = [];
   let rawBytes = 0;
   const keepRaw = (chunk: Uint8Array) => {
     rawBytes += chunk.length;
     if (rawBytes <= request.maxOutputBytes) rawChunks.push(Buffer.from(chunk));
   };
-  const stderr = new StreamCollector({ ...limits, onText: request.onStderr });
+  const stderr = new StreamCollector({ ...limits, onText: byLine(request.onStderr) });
   const partial = () => ({ stdout: stdout?.finish().text ?? "", stderr: stderr.finish().text });
 
   if (request.signal?.aborted) throw new SandboxAbortError();
