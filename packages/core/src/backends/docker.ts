@@ -65,7 +65,8 @@ export class DockerBackend implements BackendAdapter {
         ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
         ...(spec.pids ? { PidsLimit: spec.pids } : {}),
         NetworkMode: network.mode === "attached" ? network.network : (installNetwork ?? "none"),
-        ...(network.mode === "attached" ? { ExtraHosts: ["host.docker.internal:host-gateway"] } : {}),
+        // The host by name, for servers (package mirrors) on it; also during installs only.
+        ...(network.mode !== "none" ? { ExtraHosts: ["host.docker.internal:host-gateway"] } : {}),
         ...extraHostConfig,
       },
       ...extraTop,

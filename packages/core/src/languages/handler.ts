@@ -33,6 +33,15 @@ export interface SandboxCommand {
 }
 
 /**
+ * How a language writes comments, for the security scanner (which must not mistake commented-out code for code).
+ * Block comments are [open, close] pairs.
+ */
+export interface CommentSyntax {
+  readonly line: readonly string[];
+  readonly block: readonly (readonly [open: string, close: string])[];
+}
+
+/**
  * One language, as data and pure functions: no I/O here. The session writes the code to `codeFile`, runs
  * `runScript` in the workdir (with the code path in `$SANDBOX_FILE`) and deletes the file afterwards.
  */
@@ -45,6 +54,7 @@ export interface LanguageHandler {
   readonly imageDir: string;
   /** Libraries the default image already has (shown to models and in docs). */
   readonly preinstalledLibraries: readonly string[];
+  readonly comments: CommentSyntax;
   /** Path of the code file for one run, relative to the workdir. */
   codeFile(runId: string): string;
   /** Shell script that runs (compiling first, where needed) the file named by `$SANDBOX_FILE`. */
@@ -68,4 +78,53 @@ export function lastErrorLine(stderr: string, pattern: RegExp): ExecutionErrorIn
     if (match?.[1]) return { name: match[1], message: (match[2] ?? "").trim(), traceback: stderr.trimEnd() };
   }
   return undefined;
+}
+
+/** Comments of the C family (C, C++, Java, JavaScript, Go, …). */
+export const C_COMMENTS: CommentSyntax = { line: ["//"], block: [["/*", "*/"]] };
+/** `#` to the end of the line (Python, R, shells, …). */
+export const HASH_COMMENTS: CommentSyntax = { line: ["#"], block: [] };
+
+/** Where compiled programs are kept between runs of a session (on the in-memory /tmp, one directory per language). */
+const BUILD_CACHE = "/tmp/.sandbox-build";
+/** Builds kept per language; older ones are dropped. */
+const BUILDS_KEPT = 16;
+
+export interface CompiledRun {
+  /** Directory name under the build cache (the language). */
+  readonly cache: string;
+  /**
+   * Shell commands printing what, besides the code, decides the build (flags, installed libraries, go.mod): the
+   * cache key is the hash of the code and this output.
+   */
+  readonly keyInputs: string;
+  /**
+   * Shell commands compiling `$SANDBOX_FILE` to the path in `$SANDBOX_BUILD` (a file or a directory); their failure
+   * is the run's failure.
+   */
+  readonly build: string;
+  /** Shell command running the build at `$SANDBOX_BUILD` (default: executing it). */
+  readonly run?: string;
+}
+
+/**
+ * The run script of a compiled language: compile, then run, and keep the build so the same program (with the same
+ * inputs) runs again without the compiler. A compile error ends the run with the compiler's output and status;
+ * nothing runs. A build lands under a temporary name first, so an interrupted compile never leaves a half-written
+ * one. (A subshell, so its `exit`s leave the session's wrapper, which removes the code file, alone.)
+ */
+export function compileAndRun({ cache, keyInputs, build, run = '"$SANDBOX_BUILD"' }: CompiledRun): string {
+  const dir = `${BUILD_CACHE}/${cache}`;
+  return `(
+mkdir -p ${dir} || exit 125
+SANDBOX_BUILD=${dir}/$({ cat "$SANDBOX_FILE"; ${keyInputs}; } | sha256sum | cut -c1-32)
+if [ -e "$SANDBOX_BUILD" ]; then touch "$SANDBOX_BUILD"; else
+  final=$SANDBOX_BUILD; SANDBOX_BUILD=$final.partial.$$
+  ( ${build}
+  ) || { rc=$?; rm -rf "$SANDBOX_BUILD"; exit $rc; }
+  mv -f "$SANDBOX_BUILD" "$final" && SANDBOX_BUILD=$final
+  ls -t ${dir} | tail -n +${BUILDS_KEPT + 1} | while read -r old; do rm -rf "${dir}/$old"; done
+fi
+exec ${run}
+)`;
 }
