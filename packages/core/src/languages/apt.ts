@@ -28,7 +28,7 @@ export function aptInstall(libraries: readonly string[], { workdir, packageIndex
       : []),
   ].join(" ");
   const source = packageIndexes.apt
-    ? `mkdir -p ${APT_STATE}/sources.list.d && echo "deb ${shellQuote(packageIndexes.apt)} $(. /etc/os-release && echo "$VERSION_CODENAME") main" > ${APT_STATE}/sources.list\n`
+    ? `mkdir -p ${APT_STATE}/sources.list.d && printf 'deb %s %s main\\n' ${shellQuote(packageIndexes.apt)} "$(. /etc/os-release && echo "$VERSION_CODENAME")" > ${APT_STATE}/sources.list\n`
     : "";
   return {
     script: `set -e

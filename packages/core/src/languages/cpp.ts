@@ -1,17 +1,13 @@
 import { aptEnvironment, aptInstall, aptPackagesFile } from "./apt.js";
-import { C_COMMENTS, compileAndRun, hiddenCodeFile, type LanguageHandler } from "./handler.js";
+import { C_COMMENTS, compileAndRun, firstErrorMatch, WORKDIR_FILES, hiddenCodeFile, type LanguageHandler } from "./handler.js";
 
 /** The first compiler (or linker) error, or an uncaught exception's type and `what()`. */
-export function parseCppError(stderr: string) {
-  const traceback = stderr.trimEnd();
-  const compile = /^[^\n]*?:\d+(?::\d+)?: (?:fatal )?error: (.*)$/m.exec(stderr);
-  if (compile) return { name: "CompileError", message: compile[1]!.trim(), traceback };
-  const link = /^(?:\S*\/)?ld: (.*)$/m.exec(stderr);
-  if (link) return { name: "LinkError", message: link[1]!.trim(), traceback };
-  const thrown = /terminate called after throwing an instance of '([^']+)'(?:\s*\n\s*what\(\):\s*(.*))?/.exec(stderr);
-  if (thrown) return { name: thrown[1]!, message: (thrown[2] ?? "").trim(), traceback };
-  return undefined;
-}
+export const parseCppError = (stderr: string) =>
+  firstErrorMatch(stderr, [
+    [/^[^\n]*?:\d+(?::\d+)?: (?:fatal )?error: (?<message>.*)$/m, "CompileError"],
+    [/^(?:\S*\/)?ld: (?<message>.*)$/m, "LinkError"],
+    [/terminate called after throwing an instance of '(?<name>[^']+)'(?:\s*\n\s*what\(\):\s*(?<message>.*))?/],
+  ]);
 
 /**
  * g++ in C++17, optimised; `$CXXFLAGS`, `$LDFLAGS` and `$LDLIBS` from the session's environment are added. Libraries
@@ -30,7 +26,7 @@ export const cpp: LanguageHandler = {
     `${aptEnvironment(workdir)}
 ${compileAndRun({
   cache: "cpp",
-  keyInputs: `echo "$CXXFLAGS|$LDFLAGS|$LDLIBS|$SANDBOX_APT_LDFLAGS"; cat ${aptPackagesFile(workdir)} 2>/dev/null`,
+  keyInputs: `echo "$CXXFLAGS|$LDFLAGS|$LDLIBS|$SANDBOX_APT_LDFLAGS"; cat ${aptPackagesFile(workdir)} 2>/dev/null; ${WORKDIR_FILES}`,
   build: `g++ -std=c++17 -O2 -pipe $CXXFLAGS -o "$SANDBOX_BUILD" -x c++ "$SANDBOX_FILE" -x none $LDFLAGS $SANDBOX_APT_LDFLAGS $LDLIBS`,
 })}`,
   installCommand: aptInstall,

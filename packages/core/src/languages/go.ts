@@ -1,18 +1,15 @@
 import { shellQuote } from "../internal/shell.js";
-import { C_COMMENTS, compileAndRun, type LanguageHandler } from "./handler.js";
+import { C_COMMENTS, compileAndRun, firstErrorMatch, WORKDIR_FILES, type LanguageHandler } from "./handler.js";
 
 /** The session's module (`go.mod` in the workdir): `go get` adds libraries to it and programs build inside it. */
 const MODULE_INIT = "[ -f go.mod ] || go mod init sandbox";
 
 /** A compiler error (the first), or a panic. `log.Fatal` and `os.Exit` leave only their text and exit code. */
-export function parseGoError(stderr: string) {
-  const traceback = stderr.trimEnd();
-  const compile = /^\S+\.go:\d+:\d+: (.*)$/m.exec(stderr);
-  if (compile) return { name: "CompileError", message: compile[1]!.trim(), traceback };
-  const panic = /^panic: (.*)$/m.exec(stderr);
-  if (panic) return { name: "panic", message: panic[1]!.trim(), traceback };
-  return undefined;
-}
+export const parseGoError = (stderr: string) =>
+  firstErrorMatch(stderr, [
+    [/^\S+\.go:\d+:\d+: (?<message>.*)$/m, "CompileError"],
+    [/^panic: (?<message>.*)$/m, "panic"],
+  ]);
 
 /**
  * Go programs are built in the session's module and the binary is run (its exit code is the program's; `go run`
@@ -32,7 +29,7 @@ export const go: LanguageHandler = {
   runScript: ({ workdir }) =>
     compileAndRun({
       cache: "go",
-      keyInputs: `cat ${shellQuote(`${workdir}/go.mod`)} ${shellQuote(`${workdir}/go.sum`)} 2>/dev/null`,
+      keyInputs: `cat ${shellQuote(`${workdir}/go.mod`)} ${shellQuote(`${workdir}/go.sum`)} 2>/dev/null; ${WORKDIR_FILES}`,
       build: `go build -o "$SANDBOX_BUILD" "$SANDBOX_FILE"`,
     }),
   installCommand: (libraries, { packageIndexes }) => ({

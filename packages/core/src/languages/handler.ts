@@ -70,6 +70,18 @@ export interface LanguageHandler {
 /** `.sandbox-<run id>.<ext>` in the workdir: the program sees the workdir as its own directory (relative imports work). */
 export const hiddenCodeFile = (extension: string) => (runId: string) => `.sandbox-${runId}.${extension}`;
 
+/**
+ * The first of `patterns` that matches stderr, as error data: the match's `message` group, and its `name` group or
+ * the fixed name given with the pattern. For reports whose kinds each have one recognisable line.
+ */
+export function firstErrorMatch(stderr: string, patterns: ReadonlyArray<readonly [RegExp, string?]>): ExecutionErrorInfo | undefined {
+  for (const [pattern, fixedName] of patterns) {
+    const groups = pattern.exec(stderr)?.groups;
+    if (groups) return { name: fixedName ?? groups.name ?? "Error", message: (groups.message ?? "").trim(), traceback: stderr.trimEnd() };
+  }
+  return undefined;
+}
+
 /** Finds the last "Name: message" line, the shape of Python, Node and Ruby error reports. */
 export function lastErrorLine(stderr: string, pattern: RegExp): ExecutionErrorInfo | undefined {
   const lines = stderr.trimEnd().split("\n");
@@ -106,6 +118,12 @@ export interface CompiledRun {
   /** Shell command running the build at `$SANDBOX_BUILD` (default: executing it). */
   readonly run?: string;
 }
+
+/**
+ * For `keyInputs`: the workdir's files (name, size, time), other than the code and the session's hidden
+ * directories, for compilers that read them (C++ headers, Go packages of the session's module).
+ */
+export const WORKDIR_FILES = `find . -name '.sandbox-*' -prune -o -type f ! -path "./\${SANDBOX_FILE##*/}" -printf '%p %s %T@\\n' | sort | head -n 10000`;
 
 /**
  * The run script of a compiled language: compile, then run, and keep the build so the same program (with the same

@@ -85,11 +85,12 @@ describe("install commands", () => {
     const { script } = install(lang, ["libfmt-dev"], { apt: "http://mirror.test/debian" });
     expect(script).toContain("--download-only install -- libfmt-dev");
     expect(script).toContain("tar -x -C /sandbox/.sandbox-apt");
-    expect(script).toContain('echo "deb http://mirror.test/debian $(. /etc/os-release && echo "$VERSION_CODENAME") main"');
+    expect(script).toContain(`printf 'deb %s %s main\\n' http://mirror.test/debian "$(. /etc/os-release && echo "$VERSION_CODENAME")"`);
     expect(install(lang, ["x"]).script).not.toContain("SourceList");
   });
 
-  it("quotes library names for the shell", () => {
+  it("quotes library names and index URLs for the shell", () => {
+    expect(install("cpp", ["x"], { apt: "http://m.test/$(id)" }).script).toContain("printf 'deb %s %s main\\n' 'http://m.test/$(id)' ");
     expect(install("bash", ["a;touch /tmp/x"]).script).toContain("'a;touch /tmp/x'");
     expect(install("go", ["a$(id)"]).script).toContain("'a$(id)'");
   });

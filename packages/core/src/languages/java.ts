@@ -1,6 +1,6 @@
 import { ValidationError } from "../errors.js";
 import { shellQuote } from "../internal/shell.js";
-import { C_COMMENTS, compileAndRun, hiddenCodeFile, type LanguageHandler, type SandboxContext } from "./handler.js";
+import { C_COMMENTS, compileAndRun, firstErrorMatch, hiddenCodeFile, type LanguageHandler, type SandboxContext } from "./handler.js";
 
 /** Jars of the session's libraries (with their dependencies): all of them are on the classpath. */
 export const javaLibraryDir = (workdir: string) => `${workdir}/.sandbox-java/lib`;
@@ -62,14 +62,11 @@ java -XX:TieredStopAtLevel=1 -XX:-UsePerfData -jar "\${IVY_JAR:-/usr/share/java/
 const xmlAttribute = (text: string) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
 
 /** A javac error (the first), or the uncaught exception of the main thread. */
-export function parseJavaError(stderr: string) {
-  const traceback = stderr.trimEnd();
-  const compile = /^\S+\.java:\d+: error: (.*)$/m.exec(stderr);
-  if (compile) return { name: "CompileError", message: compile[1]!.trim(), traceback };
-  const thrown = /^Exception in thread "[^"]*" ([\w.$]+)(?:: (.*))?$/m.exec(stderr);
-  if (thrown) return { name: thrown[1]!, message: (thrown[2] ?? "").trim(), traceback };
-  return undefined;
-}
+export const parseJavaError = (stderr: string) =>
+  firstErrorMatch(stderr, [
+    [/^\S+\.java:\d+: error: (?<message>.*)$/m, "CompileError"],
+    [/^Exception in thread "[^"]*" (?<name>[\w.$]+)(?:: (?<message>.*))?$/m],
+  ]);
 
 export const java: LanguageHandler = {
   name: "java",

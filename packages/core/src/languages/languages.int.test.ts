@@ -153,6 +153,14 @@ describe("cpp specifics (real engine)", async () => {
     expect(await builds()).toBe("2");
   });
 
+  it("builds again when a header in the workdir changes", async () => {
+    const code = '#include <cstdio>\n#include "helper.h"\nint main() { std::printf("%d\\n", VALUE); }';
+    await session.executeCommand("echo '#define VALUE 1' > helper.h");
+    expect((await session.run(code)).stdout).toBe("1\n");
+    await session.executeCommand("echo '#define VALUE 22' > helper.h");
+    expect((await session.run(code)).stdout).toBe("22\n");
+  });
+
   it("returns the program's own exit code", async () => {
     expect((await session.run("int main() { return 3; }")).exitCode).toBe(3);
   });
@@ -165,6 +173,14 @@ describe("go specifics (real engine)", async () => {
     const goMod = await session.executeCommand("cat /sandbox/go.mod");
     expect(goMod.exitCode).toBe(0);
     expect(goMod.stdout).toMatch(/^module sandbox\n/);
+  });
+
+  it("builds programs inside the module: packages in the workdir import as sandbox/<dir>, and changes are seen", async () => {
+    const code = 'package main\n\nimport (\n\t"fmt"\n\n\t"sandbox/mathx"\n)\n\nfunc main() { fmt.Println(mathx.Double(21)) }';
+    await session.executeCommand("mkdir -p mathx && printf 'package mathx\\n\\nfunc Double(n int) int { return 2 * n }\\n' > mathx/mathx.go");
+    expect((await session.run(code)).stdout).toBe("42\n");
+    await session.executeCommand("printf 'package mathx\\n\\nfunc Double(n int) int { return 3 * n }\\n' > mathx/mathx.go");
+    expect((await session.run(code)).stdout).toBe("63\n");
   });
 
   it("returns the program's own exit code (not go run's 1)", async () => {

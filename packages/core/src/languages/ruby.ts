@@ -1,5 +1,5 @@
 import { shellQuote } from "../internal/shell.js";
-import { hiddenCodeFile, type LanguageHandler } from "./handler.js";
+import { firstErrorMatch, hiddenCodeFile, type LanguageHandler } from "./handler.js";
 
 /** Gems of the session: GEM_HOME in the workdir; the image's gems stay visible through Ruby's default paths. */
 export const gemHome = (workdir: string) => `${workdir}/.sandbox-gems`;
@@ -8,14 +8,11 @@ const withGems = (workdir: string) =>
   `GEM_HOME=${shellQuote(gemHome(workdir))} PATH=${shellQuote(`${gemHome(workdir)}/bin`)}:"$PATH"`;
 
 /** An uncaught exception ("file:line:in `method': message (ErrorClass)"), or a syntax error. */
-export function parseRubyError(stderr: string) {
-  const traceback = stderr.trimEnd();
-  const uncaught = /^\S+:\d+:in `[^']*': (.*) \(([A-Z][\w:]*)\)$/m.exec(stderr);
-  if (uncaught) return { name: uncaught[2]!, message: uncaught[1]!.trim(), traceback };
-  const syntax = /^\S+:\d+: (syntax error.*)$/m.exec(stderr);
-  if (syntax) return { name: "SyntaxError", message: syntax[1]!.trim(), traceback };
-  return undefined;
-}
+export const parseRubyError = (stderr: string) =>
+  firstErrorMatch(stderr, [
+    [/^\S+:\d+:in `[^']*': (?<message>.*) \((?<name>[A-Z][\w:]*)\)$/m],
+    [/^\S+:\d+: (?<message>syntax error.*)$/m, "SyntaxError"],
+  ]);
 
 /** Libraries are gems: `name` or `name:version` (e.g. "rainbow:3.1.1"), from RubyGems.org or `packageIndexes.rubygems`. */
 export const ruby: LanguageHandler = {
