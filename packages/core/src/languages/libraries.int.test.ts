@@ -122,3 +122,14 @@ describe.each(CASES)("$lang libraries (real engine, real package sources)", ({ l
     });
   });
 });
+
+describe("the package indexes and user code (real engine)", () => {
+  it("user code cannot reach the index that installs reach (the install network is gone when code runs)", async () => {
+    await withSession({ lang: "bash" }, async (session) => {
+      const result = await session.run(`curl -sS -m 5 -o /dev/null ${indexes.npm}llm-sandbox-fixture && echo reached`);
+      expect(result.exitCode).not.toBe(0);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toMatch(/Could not resolve host|Failed to connect|Network is unreachable|Couldn't connect/);
+    });
+  });
+});
