@@ -23,6 +23,8 @@ export function aptInstall(libraries: readonly string[], { workdir, packageIndex
     // No binary caches on disk, no locks (the root filesystem is read-only), lists kept compressed (they live in memory).
     "-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o Debug::NoLocking=true",
     "-o Acquire::GzipIndexes=true -o Acquire::Languages=none -o APT::Get::List-Cleanup=false",
+    // As root (runtimeConfigs.user) apt would switch to its _apt user to download: impossible without capabilities.
+    "-o APT::Sandbox::User=root",
     ...(packageIndexes.apt
       ? [`-o Dir::Etc::SourceList=${APT_STATE}/sources.list -o Dir::Etc::SourceParts=${APT_STATE}/sources.list.d`]
       : []),

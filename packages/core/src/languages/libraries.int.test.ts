@@ -123,6 +123,16 @@ describe.each(CASES)("$lang libraries (real engine, real package sources)", ({ l
   });
 });
 
+describe("apt without root's powers (real engine)", () => {
+  it("installs Debian packages also when the session runs as root, which has no capabilities either", async () => {
+    await withSession({ lang: "cpp", runtimeConfigs: { user: "root" } }, async (session) => {
+      const code = '#include <nlohmann/json.hpp>\n#include <iostream>\nint main() { std::cout << nlohmann::json{{"a", 1}}.dump() << "\\n"; }';
+      const result = await session.run(code, { libraries: ["nlohmann-json3-dev"] });
+      expect(result).toMatchObject({ exitCode: 0, stdout: '{"a":1}\n', stderr: "" });
+    });
+  });
+});
+
 describe("the package indexes and user code (real engine)", () => {
   it("user code cannot reach the index that installs reach (the install network is gone when code runs)", async () => {
     await withSession({ lang: "bash" }, async (session) => {
