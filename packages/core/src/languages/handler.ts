@@ -28,7 +28,7 @@ export interface SandboxContext {
 /** A shell command to run inside the sandbox (POSIX sh), and as whom. */
 export interface SandboxCommand {
   readonly script: string;
-  /** "root" for installers that need it (apt); default: the session's user. */
+  /** "root" for installers that need it (it has no capabilities either); default: the session's user. */
   readonly user?: "root";
 }
 
