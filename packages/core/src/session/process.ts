@@ -99,6 +99,7 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
   let interrupted: "timeout" | "abort" | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
   let killed: Promise<unknown> = Promise.resolve();
+  let settled = false;
   const interrupt = (reason: "timeout" | "abort") => {
     if (interrupted) return;
     interrupted = reason;
@@ -110,7 +111,7 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
       .catch(() => {})
       // If the stream still has not ended (a process we could not kill holds it), stop waiting.
       .finally(() => {
-        graceTimer = setTimeout(() => detach.abort(), 5_000);
+        if (!settled) graceTimer = setTimeout(() => detach.abort(), 5_000);
       });
   };
   const timer = setTimeout(() => interrupt("timeout"), request.timeout * 1000);
@@ -135,6 +136,7 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
     // A detached stream after an interruption is expected; anything else is an infrastructure failure.
     if (!(interrupted && SandboxAbortError.isInstance(error)) || request.detach?.aborted) throw error;
   } finally {
+    settled = true;
     clearTimeout(timer);
     clearTimeout(graceTimer);
     request.signal?.removeEventListener("abort", onAbort);
