@@ -44,6 +44,13 @@ const captures: Readonly<Record<string, PlotCapture>> = {
     prelude: (settings) =>
       `export ${common(settings)} PYTHONPATH=${CAPTURE_ROOT}/capture/python\${PYTHONPATH:+:$PYTHONPATH}\n`,
   },
+  r: {
+    assets: "r",
+    libraries: ["base graphics", "ggplot2", "lattice", "plotly", "htmlwidgets"],
+    // R reads R_PROFILE_USER at start-up; ours then runs the user's own profile.
+    prelude: (settings) =>
+      `export ${common(settings)} R_PROFILE_USER_ORIGINAL="\${R_PROFILE_USER:-$HOME/.Rprofile}" R_PROFILE_USER=${CAPTURE_ROOT}/capture/r/Rprofile.R\n`,
+  },
 };
 
 /** The capture for `language`, or `LanguageNotSupportPlotError`. */

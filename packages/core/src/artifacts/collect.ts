@@ -2,6 +2,7 @@ import { extract } from "tar-stream";
 import { type FileType } from "../enums.js";
 import { ArchiveError } from "../errors.js";
 import type { ChartData, PlotOutput } from "../result.js";
+import { chartFromPlotly, type PlotlyFigure } from "./plotly-chart.js";
 
 const EXTENSIONS: Readonly<Record<string, FileType>> = { png: "png", svg: "svg", pdf: "pdf", jpg: "jpeg", jpeg: "jpeg", html: "html" };
 /** NNNNNN.ext, or NNNNNN-PPP.ext for the pages of one graphics device (R). */
@@ -20,6 +21,8 @@ interface Sidecar {
   height?: number;
   dpi?: number;
   chart?: ChartData;
+  /** A plotly figure's JSON, turned into `chart` here. */
+  plotly?: PlotlyFigure;
 }
 
 /**
@@ -58,13 +61,17 @@ export async function readPlotArchive(archive: Uint8Array, limits: { maxPlots: n
       truncated = true;
       continue;
     }
-    const sidecar = safeJson<Sidecar>(files.get(`${match[1]}.json`)?.toString() ?? "") ?? {};
+    // Pages of one device share its sidecar (NNNNNN.json for NNNNNN-PPP.png).
+    const sidecarFile = files.get(`${match[1]}.json`) ?? files.get(`${match[1]!.slice(0, 6)}.json`);
+    const sidecar = safeJson<Sidecar>(sidecarFile?.toString() ?? "") ?? {};
+    const chart = sidecar.chart ?? (sidecar.plotly ? chartFromPlotly(sidecar.plotly) : undefined);
     const size = format === "png" ? pngSize(data) : undefined;
     plots.push({
       format,
       contentBase64: data.toString("base64"),
       filename: name,
-      ...pick(sidecar, ["library", "width", "height", "dpi", "chart"]),
+      ...pick(sidecar, ["library", "width", "height", "dpi"]),
+      ...(chart ? { chart } : {}),
       ...(size && sidecar.width === undefined ? size : {}),
     });
   }

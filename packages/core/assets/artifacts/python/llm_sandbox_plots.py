@@ -64,7 +64,7 @@ def _write(path, data):
     os.replace(temporary, path)
 
 
-def emit(data, fmt, library, chart=None, source=None, figure=None):
+def emit(data, fmt, library, chart=None, source=None, figure=None, plotly=None):
     """Stores one plot, unless a limit says no (then the host reports the run's plots as truncated)."""
     if _plots_this_run() >= MAX_COUNT:
         log("truncated", "more than %d plots in one run; the rest were dropped" % MAX_COUNT)
@@ -76,6 +76,8 @@ def emit(data, fmt, library, chart=None, source=None, figure=None):
     meta.update(_dimensions(data, fmt, figure))
     if chart:
         meta["chart"] = chart
+    if plotly:
+        meta["plotly"] = plotly
     if source:
         meta["source"] = os.path.basename(source)
     base = os.path.join(DIR, "%06d" % _next_number())
@@ -83,14 +85,14 @@ def emit(data, fmt, library, chart=None, source=None, figure=None):
     _write(base + "." + ("jpg" if fmt == "jpeg" else fmt), data)
 
 
-def emit_file(path, library, chart=None, figure=None, fmt=None):
+def emit_file(path, library, chart=None, figure=None, fmt=None, plotly=None):
     extension = os.path.splitext(path)[1].lstrip(".").lower()
     fmt = FORMATS.get((fmt or extension).lower())
     if not fmt:
         log("error", "%s: format %r is not captured (png, svg, pdf, jpeg, html are)" % (os.path.basename(path), extension))
         return
     with open(path, "rb") as handle:
-        emit(handle.read(), fmt, library, chart=chart, source=path, figure=figure)
+        emit(handle.read(), fmt, library, chart=chart, source=path, figure=figure, plotly=plotly)
 
 
 def _dimensions(data, fmt, figure):
@@ -403,35 +405,11 @@ def _patch_pyplot(pyplot):
 # ---------------------------------------------------------------------------------------------------- plotly
 
 
-def _plotly_chart(figure):
+def _plotly_figure(figure):
+    """The figure's plotly JSON; the host turns it into chart data (the same code serves R's plotly)."""
     try:
-        data = figure.to_plotly_json()
-        layout = data.get("layout", {})
-        series = []
-        for trace in data.get("data", []):
-            kind = trace.get("type") or "scatter"
-            name = trace.get("name")
-            if kind in ("scatter", "scattergl"):
-                kind = "line" if "lines" in (trace.get("mode") or "lines") else "scatter"
-                series.append(_series(kind, name, trace.get("x"), trace.get("y")))
-            elif kind == "pie":
-                series.append(_series("pie", name, trace.get("labels"), trace.get("values")))
-            elif kind in ("bar", "histogram", "box"):
-                series.append(_series(kind, name, trace.get("x"), trace.get("y")))
-            else:
-                series.append(_series(kind, name, trace.get("x"), trace.get("y")))
-        if not series:
-            return None
-
-        def text(value):
-            return value.get("text") if isinstance(value, dict) else value
-
-        return _chart(
-            text(layout.get("title")),
-            text(layout.get("xaxis", {}).get("title")),
-            text(layout.get("yaxis", {}).get("title")),
-            series,
-        )
+        spec = json.loads(figure.to_json())  # plotly's own encoder: numpy arrays, dates, …
+        return {"data": spec.get("data", []), "layout": spec.get("layout", {})}
     except Exception as error:
         log("error", "plotly chart data: %s" % error)
         return None
@@ -443,13 +421,13 @@ def _patch_plotly(module):
 
     def show(self, *args, **kwargs):
         html = self.to_html(include_plotlyjs="cdn" if PLOTLY_JS == "cdn" else True, full_html=True)
-        emit(html.encode(), "html", "plotly", chart=_plotly_chart(self))
+        emit(html.encode(), "html", "plotly", plotly=_plotly_figure(self))
 
     def patched_write_html(self, file, *args, **kwargs):
         result = write_html(self, file, *args, **kwargs)
         if isinstance(file, (str, os.PathLike)):
             try:
-                emit_file(os.fspath(file), "plotly", chart=_plotly_chart(self))
+                emit_file(os.fspath(file), "plotly", plotly=_plotly_figure(self))
             except Exception as error:
                 log("error", "write_html capture: %s" % error)
         return result
@@ -458,7 +436,7 @@ def _patch_plotly(module):
         result = write_image(self, file, *args, **kwargs)
         if isinstance(file, (str, os.PathLike)):
             try:
-                emit_file(os.fspath(file), "plotly", chart=_plotly_chart(self), fmt=kwargs.get("format"))
+                emit_file(os.fspath(file), "plotly", plotly=_plotly_figure(self), fmt=kwargs.get("format"))
             except Exception as error:
                 log("error", "write_image capture: %s" % error)
         return result
