@@ -16,7 +16,7 @@ export default defineConfig({
   },
   test: {
     include: ["packages/*/src/**/*.test.ts", "test/**/*.test.ts"],
-    globalSetup: ["test/global-setup.ts"],
+    globalSetup: ["test/global-setup.ts", "test/package-indexes/global-setup.ts"],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     maxWorkers: 3,

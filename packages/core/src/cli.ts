@@ -22,7 +22,8 @@ setup options:
                      (default: the files in $LLM_SANDBOX_EXTRA_CA_CERTS, else $NODE_EXTRA_CA_CERTS)
   --force            Rebuild even when up to date, without the layer cache
   --verbose          Print the builds' output, not only their steps
-  --test-fixtures    Reserved: will start local package indexes for the test suite
+  --test-fixtures    Accepted for the test suite (npm test); its global set-up builds and serves the
+                     local package indexes (test/package-indexes), so there is nothing more to do here
 
 cleanup options:
   --all              Remove every sandbox container and network, also those of live processes
@@ -85,7 +86,7 @@ async function setup(args: string[], signal: AbortSignal): Promise<number> {
   const verbose = values.verbose ?? false;
   const logger = cliLogger(verbose);
   if (values["test-fixtures"]) {
-    logger.info("--test-fixtures: no local package indexes to start yet (a later version starts them); ignored");
+    logger.debug("--test-fixtures: the test suite's global set-up builds and serves the local package indexes");
   }
   const dirs = values.images?.flatMap((list) => list.split(",")).map((d) => d.trim()).filter(Boolean);
   if (values.images && !dirs?.length) throw new UsageError("--images needs a comma-separated list of image directories");

@@ -65,7 +65,9 @@ export class DockerBackend implements BackendAdapter {
         ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
         ...(spec.pids ? { PidsLimit: spec.pids } : {}),
         NetworkMode: network.mode === "attached" ? network.network : (installNetwork ?? "none"),
-        ...(network.mode === "attached" ? { ExtraHosts: ["host.docker.internal:host-gateway"] } : {}),
+        // The host by name, for servers on it (package mirrors), also when the network is there only for installs.
+        // Podman (4.x) refuses "host-gateway"; it names the host host.containers.internal by itself.
+        ...(network.mode !== "none" && this.kind === Backends.DOCKER ? { ExtraHosts: ["host.docker.internal:host-gateway"] } : {}),
         ...extraHostConfig,
       },
       ...extraTop,

@@ -28,8 +28,17 @@ export interface SandboxContext {
 /** A shell command to run inside the sandbox (POSIX sh), and as whom. */
 export interface SandboxCommand {
   readonly script: string;
-  /** "root" for installers that need it (apt); default: the session's user. */
+  /** "root" for installers that need it (it has no capabilities either); default: the session's user. */
   readonly user?: "root";
+}
+
+/**
+ * How a language writes comments, for the security scanner (which must not mistake commented-out code for code).
+ * Block comments are [open, close] pairs.
+ */
+export interface CommentSyntax {
+  readonly line: readonly string[];
+  readonly block: readonly (readonly [open: string, close: string])[];
 }
 
 /**
@@ -45,6 +54,7 @@ export interface LanguageHandler {
   readonly imageDir: string;
   /** Libraries the default image already has (shown to models and in docs). */
   readonly preinstalledLibraries: readonly string[];
+  readonly comments: CommentSyntax;
   /** Path of the code file for one run, relative to the workdir. */
   codeFile(runId: string): string;
   /** Shell script that runs (compiling first, where needed) the file named by `$SANDBOX_FILE`. */
@@ -60,6 +70,18 @@ export interface LanguageHandler {
 /** `.sandbox-<run id>.<ext>` in the workdir: the program sees the workdir as its own directory (relative imports work). */
 export const hiddenCodeFile = (extension: string) => (runId: string) => `.sandbox-${runId}.${extension}`;
 
+/**
+ * The first of `patterns` that matches stderr, as error data: the match's `message` group, and its `name` group or
+ * the fixed name given with the pattern. For reports whose kinds each have one recognisable line.
+ */
+export function firstErrorMatch(stderr: string, patterns: ReadonlyArray<readonly [RegExp, string?]>): ExecutionErrorInfo | undefined {
+  for (const [pattern, fixedName] of patterns) {
+    const groups = pattern.exec(stderr)?.groups;
+    if (groups) return { name: fixedName ?? groups.name ?? "Error", message: (groups.message ?? "").trim(), traceback: stderr.trimEnd() };
+  }
+  return undefined;
+}
+
 /** Finds the last "Name: message" line, the shape of Python, Node and Ruby error reports. */
 export function lastErrorLine(stderr: string, pattern: RegExp): ExecutionErrorInfo | undefined {
   const lines = stderr.trimEnd().split("\n");
@@ -68,4 +90,59 @@ export function lastErrorLine(stderr: string, pattern: RegExp): ExecutionErrorIn
     if (match?.[1]) return { name: match[1], message: (match[2] ?? "").trim(), traceback: stderr.trimEnd() };
   }
   return undefined;
+}
+
+/** Comments of the C family (C, C++, Java, JavaScript, Go, …). */
+export const C_COMMENTS: CommentSyntax = { line: ["//"], block: [["/*", "*/"]] };
+/** `#` to the end of the line (Python, R, shells, …). */
+export const HASH_COMMENTS: CommentSyntax = { line: ["#"], block: [] };
+
+/** Where compiled programs are kept between runs of a session (on the in-memory /tmp, one directory per language). */
+const BUILD_CACHE = "/tmp/.sandbox-build";
+/** Builds kept per language; older ones are dropped. */
+const BUILDS_KEPT = 16;
+
+export interface CompiledRun {
+  /** Directory name under the build cache (the language). */
+  readonly cache: string;
+  /**
+   * Shell commands printing what, besides the code, decides the build (flags, installed libraries, go.mod): the
+   * cache key is the hash of the code and this output.
+   */
+  readonly keyInputs: string;
+  /**
+   * Shell commands compiling `$SANDBOX_FILE` to the path in `$SANDBOX_BUILD` (a file or a directory); their failure
+   * is the run's failure.
+   */
+  readonly build: string;
+  /** Shell command running the build at `$SANDBOX_BUILD` (default: executing it). */
+  readonly run?: string;
+}
+
+/**
+ * For `keyInputs`: the workdir's files (name, size, time), other than the code and the session's hidden
+ * directories, for compilers that read them (C++ headers, Go packages of the session's module).
+ */
+export const WORKDIR_FILES = `find . -name '.sandbox-*' -prune -o -type f ! -path "./\${SANDBOX_FILE##*/}" -printf '%p %s %T@\\n' | sort | head -n 10000`;
+
+/**
+ * The run script of a compiled language: compile, then run, and keep the build so the same program (with the same
+ * inputs) runs again without the compiler. A compile error ends the run with the compiler's output and status;
+ * nothing runs. A build lands under a temporary name first, so an interrupted compile never leaves a half-written
+ * one. (A subshell, so its `exit`s leave the session's wrapper, which removes the code file, alone.)
+ */
+export function compileAndRun({ cache, keyInputs, build, run = '"$SANDBOX_BUILD"' }: CompiledRun): string {
+  const dir = `${BUILD_CACHE}/${cache}`;
+  return `(
+mkdir -p ${dir} || exit 125
+SANDBOX_BUILD=${dir}/$({ cat "$SANDBOX_FILE"; ${keyInputs}; } | sha256sum | cut -c1-32)
+if [ -e "$SANDBOX_BUILD" ]; then touch "$SANDBOX_BUILD"; else
+  final=$SANDBOX_BUILD; SANDBOX_BUILD=$final.partial.$$
+  ( ${build}
+  ) || { rc=$?; rm -rf "$SANDBOX_BUILD"; exit $rc; }
+  mv -f "$SANDBOX_BUILD" "$final" && SANDBOX_BUILD=$final
+  ls -t ${dir} | tail -n +${BUILDS_KEPT + 1} | while read -r old; do rm -rf "${dir}/$old"; done
+fi
+exec ${run}
+)`;
 }

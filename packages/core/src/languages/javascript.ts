@@ -1,5 +1,5 @@
 import { shellQuote } from "../internal/shell.js";
-import { hiddenCodeFile, lastErrorLine, type LanguageHandler, type SandboxCommand, type SandboxContext } from "./handler.js";
+import { C_COMMENTS, hiddenCodeFile, lastErrorLine, type LanguageHandler, type SandboxCommand, type SandboxContext } from "./handler.js";
 
 /** npm installs into the workdir's node_modules, which Node resolves from the code file's directory. */
 export function npmInstall(libraries: readonly string[], { packageIndexes }: SandboxContext): SandboxCommand {
@@ -8,6 +8,12 @@ export function npmInstall(libraries: readonly string[], { packageIndexes }: San
     script: `npm install --no-audit --no-fund --no-package-lock --no-update-notifier --loglevel=error${registry} -- ${libraries.map(shellQuote).join(" ")}`,
   };
 }
+
+/**
+ * npm install writes a package.json without "type" into the workdir; Node then warns about every program using
+ * import syntax (which it runs as a module all the same).
+ */
+export const NO_TYPELESS_WARNING = "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON";
 
 export const parseNodeError = (stderr: string) =>
   lastErrorLine(stderr, /^(?:Uncaught\s+)?([A-Z][\w$]*(?:Error|Exception))(?::\s?(.*))?$/);
@@ -18,8 +24,9 @@ export const javascript: LanguageHandler = {
   fileExtension: "js",
   imageDir: "node",
   preinstalledLibraries: [],
+  comments: C_COMMENTS,
   codeFile: hiddenCodeFile("js"),
-  runScript: () => `node "$SANDBOX_FILE"`,
+  runScript: () => `node ${NO_TYPELESS_WARNING} "$SANDBOX_FILE"`,
   installCommand: npmInstall,
   parseError: parseNodeError,
 };

@@ -1,5 +1,5 @@
 import { shellQuote } from "../internal/shell.js";
-import { hiddenCodeFile, lastErrorLine, type LanguageHandler, type SandboxContext } from "./handler.js";
+import { HASH_COMMENTS, hiddenCodeFile, lastErrorLine, type LanguageHandler, type SandboxContext } from "./handler.js";
 
 /** The session's virtualenv lives in the workdir: created lazily on first install, wiped with the workdir. */
 export const pythonVenv = (workdir: string) => `${workdir}/.sandbox-venv`;
@@ -20,6 +20,7 @@ export const python: LanguageHandler = {
   fileExtension: "py",
   imageDir: "python",
   preinstalledLibraries: ["numpy", "pandas", "matplotlib", "seaborn", "plotly", "scipy", "pillow", "ipython"],
+  comments: HASH_COMMENTS,
   codeFile: hiddenCodeFile("py"),
   runScript: ({ workdir }) => `${selectPython(workdir)}; "$py" "$SANDBOX_FILE"`,
   installCommand(libraries, { workdir, packageIndexes }: SandboxContext) {

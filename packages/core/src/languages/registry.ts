@@ -1,7 +1,13 @@
 import { LanguageNotSupportedError } from "../errors.js";
+import { bash } from "./bash.js";
+import { cpp } from "./cpp.js";
+import { go } from "./go.js";
 import type { LanguageHandler } from "./handler.js";
+import { java } from "./java.js";
 import { javascript } from "./javascript.js";
 import { python } from "./python.js";
+import { r } from "./r.js";
+import { ruby } from "./ruby.js";
 import { typescript } from "./typescript.js";
 
 const handlers = new Map<string, LanguageHandler>();
@@ -13,7 +19,7 @@ export function registerLanguageHandler(handler: LanguageHandler): void {
   for (const name of [handler.name, ...handler.aliases]) byAlias.set(name.toLowerCase(), handler);
 }
 
-for (const handler of [python, javascript, typescript]) registerLanguageHandler(handler);
+for (const handler of [python, javascript, typescript, java, cpp, go, ruby, r, bash]) registerLanguageHandler(handler);
 
 /** Case-insensitive lookup by name or alias. */
 export function getLanguageHandler(language: string): LanguageHandler {

@@ -1,5 +1,5 @@
-import { hiddenCodeFile, type LanguageHandler } from "./handler.js";
-import { npmInstall, parseNodeError } from "./javascript.js";
+import { C_COMMENTS, hiddenCodeFile, type LanguageHandler } from "./handler.js";
+import { NO_TYPELESS_WARNING, npmInstall, parseNodeError } from "./javascript.js";
 
 /** Node ≥ 22.18 runs TypeScript itself; transform-types also covers enums and namespaces, not just annotations. */
 export const typescript: LanguageHandler = {
@@ -8,8 +8,9 @@ export const typescript: LanguageHandler = {
   fileExtension: "ts",
   imageDir: "node",
   preinstalledLibraries: [],
+  comments: C_COMMENTS,
   codeFile: hiddenCodeFile("ts"),
-  runScript: () => `node --experimental-transform-types --disable-warning=ExperimentalWarning "$SANDBOX_FILE"`,
+  runScript: () => `node --experimental-transform-types --disable-warning=ExperimentalWarning ${NO_TYPELESS_WARNING} "$SANDBOX_FILE"`,
   installCommand: npmInstall,
   parseError: parseNodeError,
 };

@@ -1,0 +1,3 @@
+module fixtures.llm-sandbox.test/greet
+
+go 1.21

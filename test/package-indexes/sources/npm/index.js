@@ -1,0 +1,1 @@
+exports.greet = (name) => `npm fixture greets ${name}`;

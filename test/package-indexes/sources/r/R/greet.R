@@ -1,0 +1,1 @@
+greet <- function(name) paste("r fixture greets", name)

@@ -1,0 +1,3 @@
+module LlmSandboxFixture
+  def self.greet(name) = "ruby fixture greets #{name}"
+end
