@@ -34,3 +34,11 @@ export {
 } from "./images/builder.js";
 export { ensureEngine } from "./host/engine-setup.js";
 export { type CleanupReport, cleanupResources } from "./host/cleanup.js";
+export {
+  type ArtifactOptions,
+  type ArtifactRunOptions,
+  ArtifactSandboxSession,
+  type ArtifactSessionOptions,
+} from "./artifacts/artifact-session.js";
+export { plotLanguages } from "./artifacts/capture.js";
+export type { SandboxAccess, SessionProcessRequest } from "./session/session.js";

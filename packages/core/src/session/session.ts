@@ -48,6 +48,15 @@ export interface CommandOptions extends StreamOptions {
   env?: Readonly<Record<string, string>>;
 }
 
+/** What session hooks may do with the container: exec with the session's defaults (user, workdir, caps, timeout). */
+export interface SandboxAccess {
+  exec(request: SessionProcessRequest): Promise<ProcessOutput>;
+}
+
+type SessionDefaults = "timeout" | "maxOutputBytes" | "encodingErrors" | "workdir" | "user";
+/** A process request; what is left out comes from the session (timeout = `defaultTimeout`, caps, workdir, user). */
+export type SessionProcessRequest = Omit<ProcessRequest, SessionDefaults> & Partial<Pick<ProcessRequest, SessionDefaults>>;
+
 /** One entry of `executeCommands`: a command, or a command with its own working directory. */
 export type CommandSpec = string | readonly string[] | { readonly command: string | readonly string[]; readonly workdir?: string };
 
@@ -60,9 +69,9 @@ const CODE_WRITE_FAILED = 125;
  * Writes the code from stdin to `$SANDBOX_FILE`, runs the language's script with stdin from /dev/null (so
  * background children do not keep the exec's stdin), removes the file and exits with the program's status.
  */
-const RUN_WRAPPER = (runScript: string) =>
+const RUN_WRAPPER = (runScript: string, prelude: string) =>
   `cat > "$SANDBOX_FILE" || { echo "[llm-sandbox] cannot write $SANDBOX_FILE" >&2; exit ${CODE_WRITE_FAILED}; }
-{ ${runScript}
+${prelude}{ ${runScript}
 } < /dev/null
 rc=$?; rm -f -- "$SANDBOX_FILE"; exit $rc`;
 
@@ -131,6 +140,7 @@ export class SandboxSession implements AsyncDisposable {
     try {
       this.#container = await this.acquireContainer();
       if (!this.options.skipEnvironmentSetup) await this.setUpEnvironment();
+      await this.afterOpen(this.sandboxFor(this.#container));
       this.#state = "open";
     } catch (error) {
       await this.releaseContainer().catch((cleanupError: unknown) => this.logger.warn(`cleanup after failed open: ${cleanupError}`));
@@ -176,7 +186,7 @@ export class SandboxSession implements AsyncDisposable {
       const runId = newId();
       const file = posix.join(this.options.workdir, this.language.codeFile(runId));
       const { output } = await this.process(container, {
-        argv: ["/bin/sh", "-c", RUN_WRAPPER(this.language.runScript(this.context))],
+        argv: ["/bin/sh", "-c", RUN_WRAPPER(this.language.runScript(this.context), this.runPrelude(options))],
         stdin: Buffer.from(code, "utf8"),
         env: { SANDBOX_FILE: file },
         runId,
@@ -189,7 +199,7 @@ export class SandboxSession implements AsyncDisposable {
         throw new ContainerError(`The sandbox cannot store the code: ${output.stderr.trim()}`);
       }
       const error = output.exitCode !== 0 ? this.language.parseError?.(output.stderr) : undefined;
-      return ExecutionResult.from(output, error ? { error } : {});
+      return this.afterRun(ExecutionResult.from(output, error ? { error } : {}), this.sandboxFor(container), options);
     });
   }
 
@@ -263,6 +273,19 @@ export class SandboxSession implements AsyncDisposable {
 
   /** Hook for subclasses and the security engine: runs before any code reaches the sandbox. */
   protected async beforeRun(_code: string, _libraries: readonly string[]): Promise<void> {}
+
+  /** Hook: shell lines the run executes before the language's script (e.g. `export` of capture settings). */
+  protected runPrelude(_options: RunOptions): string {
+    return "";
+  }
+
+  /** Hook: runs in the run's turn once the program ended (whatever its exit code); may exec more in the sandbox. */
+  protected async afterRun(result: ExecutionResult, _sandbox: SandboxAccess, _options: RunOptions): Promise<ExecutionResult> {
+    return result;
+  }
+
+  /** Hook: runs when the container is ready and set up, before the session counts as open. */
+  protected async afterOpen(_sandbox: SandboxAccess): Promise<void> {}
 
   /** Creates (or attaches to) the container. Pooled sessions override this to borrow one. */
   protected async acquireContainer(): Promise<OpenContainer> {
@@ -421,14 +444,16 @@ export class SandboxSession implements AsyncDisposable {
     });
   }
 
+  /** Exec access to the session's container for hooks, with the session's defaults. */
+  private sandboxFor(container: OpenContainer): SandboxAccess {
+    return { exec: (request) => this.process(container, request) };
+  }
+
   /** Every operation goes through here: session defaults, and "closed under our feet" reported as such. */
-  private async process(
-    container: OpenContainer,
-    request: Omit<ProcessRequest, "maxOutputBytes" | "encodingErrors" | "workdir" | "user"> &
-      Partial<Pick<ProcessRequest, "maxOutputBytes" | "encodingErrors" | "workdir" | "user">>,
-  ): Promise<ProcessOutput> {
+  private async process(container: OpenContainer, request: SessionProcessRequest): Promise<ProcessOutput> {
     try {
       return await runProcess(this.backend, container.id, {
+        timeout: this.options.defaultTimeout,
         maxOutputBytes: this.options.maxOutputBytes,
         encodingErrors: this.options.encodingErrors,
         workdir: this.options.workdir,

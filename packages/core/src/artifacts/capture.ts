@@ -1,0 +1,79 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { LanguageNotSupportPlotError } from "../errors.js";
+import { packageFile } from "../internal/package-files.js";
+import { shellQuote } from "../internal/shell.js";
+import { packFiles } from "../internal/tar.js";
+
+/** Our corner of the sandbox: on the in-memory /tmp, away from the user's workdir. */
+export const CAPTURE_ROOT = "/tmp/.llm-sandbox";
+export const PLOTS_DIR = `${CAPTURE_ROOT}/plots`;
+
+export interface CaptureSettings {
+  /** Number of plots the session holds: new ones continue from here. */
+  readonly start: number;
+  readonly maxPlotsPerRun: number;
+  readonly maxPlotBytes: number;
+  readonly plotlyJs: "cdn" | "inline";
+}
+
+/**
+ * How one language captures plots without the user changing code: scripts kept as real files under
+ * `assets/artifacts/<assets>/`, uploaded once per session, and shell lines that switch them on for a run.
+ */
+export interface PlotCapture {
+  readonly assets: string;
+  /** Plotting libraries whose output is captured (docs, tool descriptions). */
+  readonly libraries: readonly string[];
+  prelude(settings: CaptureSettings): string;
+}
+
+const common = (settings: CaptureSettings) =>
+  [
+    `LLM_SANDBOX_PLOTS_DIR=${PLOTS_DIR}`,
+    `LLM_SANDBOX_PLOT_START=${settings.start}`,
+    `LLM_SANDBOX_PLOT_MAX_COUNT=${settings.maxPlotsPerRun}`,
+    `LLM_SANDBOX_PLOT_MAX_BYTES=${settings.maxPlotBytes}`,
+    `LLM_SANDBOX_PLOTLY_JS=${settings.plotlyJs}`,
+  ].join(" ");
+
+const captures: Readonly<Record<string, PlotCapture>> = {
+  python: {
+    assets: "python",
+    libraries: ["matplotlib", "seaborn", "plotly", "bokeh"],
+    // First on PYTHONPATH, our sitecustomize loads before the program (and then the image's own).
+    prelude: (settings) =>
+      `export ${common(settings)} PYTHONPATH=${CAPTURE_ROOT}/capture/python\${PYTHONPATH:+:$PYTHONPATH}\n`,
+  },
+  r: {
+    assets: "r",
+    libraries: ["base graphics", "ggplot2", "lattice", "plotly", "htmlwidgets"],
+    // R reads R_PROFILE_USER at start-up; ours then runs the user's own profile.
+    prelude: (settings) =>
+      `export ${common(settings)} R_PROFILE_USER_ORIGINAL="\${R_PROFILE_USER:-$HOME/.Rprofile}" R_PROFILE_USER=${CAPTURE_ROOT}/capture/r/Rprofile.R\n`,
+  },
+};
+
+/** The capture for `language`, or `LanguageNotSupportPlotError`. */
+export function plotCaptureFor(language: string): PlotCapture {
+  const capture = captures[language];
+  if (!capture) throw new LanguageNotSupportPlotError(language);
+  return capture;
+}
+
+export const plotLanguages = (): string[] => Object.keys(captures);
+
+/** The capture scripts as an archive to extract into CAPTURE_ROOT. */
+export function captureArchive(capture: PlotCapture): Promise<Buffer> {
+  const dir = packageFile("assets", "artifacts", capture.assets);
+  return packFiles(
+    readdirSync(dir).map((name) => ({ name: `capture/${capture.assets}/${name}`, data: readFileSync(`${dir}/${name}`), mode: 0o644 })),
+  );
+}
+
+export const uploadScript = `mkdir -p ${shellQuote(CAPTURE_ROOT)} ${shellQuote(PLOTS_DIR)} && tar -x --no-same-owner -f - -C ${shellQuote(CAPTURE_ROOT)}`;
+
+/** Archives the plots of the run that just ended and empties the directory for the next one. */
+export const collectScript = `cd ${shellQuote(PLOTS_DIR)} 2>/dev/null || exit 0
+set -- $(ls -A)
+[ $# -gt 0 ] || exit 0
+tar -c -f - -- "$@"; rc=$?; rm -f -- "$@"; exit $rc`;
