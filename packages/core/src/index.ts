@@ -34,3 +34,24 @@ export {
 } from "./images/builder.js";
 export { ensureEngine } from "./host/engine-setup.js";
 export { type CleanupReport, cleanupResources } from "./host/cleanup.js";
+export { describeSandboxTool } from "./tool/description.js";
+export { executeTool, streamTool, toolCallError, type ToolCallOptions, type ToolProgress } from "./tool/execute.js";
+export {
+  DEFAULT_MODEL_OUTPUT_CHARS,
+  formatToolResult,
+  type ModelFormatOptions,
+  type ModelImage,
+  modelImages,
+  summarizeResult,
+  type ToolResultSummary,
+  truncateForModel,
+} from "./tool/format.js";
+export { parseToolInput, type ToolInput, toolInputJsonSchema, toolInputSchema, type ToolInputSchema } from "./tool/input.js";
+export {
+  perCall,
+  persistent,
+  type SandboxInfo,
+  type SessionFactory,
+  type SessionProvider,
+  type SessionProviderOptions,
+} from "./tool/providers.js";
