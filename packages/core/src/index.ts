@@ -55,3 +55,4 @@ export {
   type SessionProvider,
   type SessionProviderOptions,
 } from "./tool/providers.js";
+export { DEFAULT_TOOL_NAME, type SandboxToolDefinition, sandboxToolDefinition, type SandboxToolOptions } from "./tool/options.js";
