@@ -3,6 +3,7 @@ import {
   type ExecutionResult,
   formatToolResult,
   modelImages,
+  type ModelFormatOptions,
   type SandboxToolOptions,
   sandboxToolDefinition,
   streamTool,
@@ -45,7 +46,7 @@ export function sandboxTool(options: LangChainSandboxToolOptions = {}) {
 }
 
 /** What the model reads: text alone, or text followed by one standard image block per plot it can see. */
-export function toolContent(result: ExecutionResult, images: boolean, format: SandboxToolOptions = {}): string | ContentBlock[] {
+export function toolContent(result: ExecutionResult, images: boolean, format: ModelFormatOptions = {}): string | ContentBlock[] {
   const text = formatToolResult(result, { ...format, imagesAttached: images });
   const blocks = images ? modelImages(result) : [];
   if (!blocks.length) return text;
