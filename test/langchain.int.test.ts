@@ -49,7 +49,7 @@ describe("LangChain createAgent + sandboxTool (real engine)", () => {
   it.each([
     [{ code: "print(1)", language: "cobol", libraries: null }, /did not match expected schema[\s\S]*language/],
     [{ language: "python", libraries: null }, /did not match expected schema[\s\S]*code/],
-    [{ code: "   ", language: "python", libraries: null }, /ToolCallError: Invalid input: code must be a non-empty string/],
+    [{ code: "   ", language: "python", libraries: null }, /did not match expected schema[\s\S]*code must not be empty/],
     [{ code: "print(1)", language: "python", libraries: ["--index-url=http://evil"] }, /ToolCallError: Invalid input: Invalid library name/],
   ])("bad input %j becomes an error ToolMessage the model reads, not a crash", async (args, message) => {
     const { toolMessage } = await agentTurn(args);

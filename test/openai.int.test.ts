@@ -5,7 +5,7 @@ import { sandboxTool } from "@llm-sandbox/openai";
 import OpenAI from "openai";
 import { zodFunction, zodResponsesFunction } from "openai/helpers/zod";
 import { afterAll, describe, expect, it } from "vitest";
-import { containerProcesses, processesAfter } from "./helpers/processes.js";
+import { processesAfter, processesAppearing } from "./helpers/processes.js";
 import { openAiStrictParameters } from "./helpers/strict-schema.js";
 
 const sessions = persistent({ languages: ["python", "javascript"] });
@@ -73,7 +73,7 @@ describe("OpenAI SDK + sandboxTool (real engine)", () => {
     [{ code: "print(1)", language: "cobol", libraries: null }, /^Error: Invalid input:\n✖ Invalid option: expected one of "python"\|"javascript"\n  → at language$/],
     ['{"code": "print(1)", "language": ', /^Error: Invalid input: the arguments are not valid JSON/],
     [{ code: "print(1)", language: "python" }, /^Error: Invalid input:[\s\S]*at libraries/],
-    [{ code: "", language: "python", libraries: null }, /^Error: Invalid input: code must be a non-empty string$/],
+    [{ code: "", language: "python", libraries: null }, /^Error: Invalid input:\n✖ code must not be empty\n  → at code$/],
   ])("bad arguments %j come back to the model as an error it can read", async (args, message) => {
     const { client, requests } = scriptedClient([callWith(args), completion({ content: "sorry" })]);
     await executeCode.runChatCompletions(client, { model: "scripted", messages: [{ role: "user", content: "go" }] });
@@ -98,7 +98,7 @@ describe("OpenAI SDK + sandboxTool (real engine)", () => {
     const { client } = scriptedClient([callWith({ code: "import time\ntime.sleep(60)", language: "python", libraries: null }), completion({ content: "never" })]);
     const controller = new AbortController();
     const loop = executeCode.runChatCompletions(client, { model: "scripted", messages: [{ role: "user", content: "sleep" }] }, { signal: controller.signal });
-    const running = await processesAfterAppearing(containerId, /python.*\.sandbox-/);
+    const running = await processesAppearing(containerId, /python.*\.sandbox-/);
     expect(running).toHaveLength(1);
     controller.abort();
     await expect(loop).rejects.toMatchObject({ name: "SandboxAbortError" });
@@ -117,12 +117,3 @@ describe("OpenAI SDK + sandboxTool (real engine)", () => {
     expect(executeCode.chatCompletionsTool.function.strict).toBe(true);
   });
 });
-
-async function processesAfterAppearing(containerId: string, pattern: RegExp): Promise<string[]> {
-  for (let tries = 0; tries < 100; tries++) {
-    const matching = (await containerProcesses(containerId)).filter((line) => pattern.test(line));
-    if (matching.length) return matching;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return [];
-}

@@ -22,3 +22,21 @@ export async function processesAfter(containerId: string, pattern: RegExp, timeo
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/** Polls until some process matches `pattern` (returns them), or returns [] after `timeoutMs`. */
+export async function processesAppearing(containerId: string, pattern: RegExp, timeoutMs = 10_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const matching = (await containerProcesses(containerId)).filter((line) => pattern.test(line));
+    if (matching.length || Date.now() > deadline) return matching;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The id of the sandbox container whose hostname a program printed (Docker names a container's host after its id). */
+export async function containerWithHostname(hostname: string): Promise<string> {
+  const containers = await engineClient().listContainers({ filters: { label: ["org.llm-sandbox.managed=true"] } });
+  const match = containers.find((c) => c.Id.startsWith(hostname.trim()));
+  if (!match) throw new Error(`no sandbox container has hostname ${hostname}`);
+  return match.Id;
+}

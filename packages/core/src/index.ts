@@ -44,10 +44,12 @@ export {
   modelImages,
   summarizeResult,
   type ToolResultSummary,
+  toolResultSummarySchema,
   truncateForModel,
 } from "./tool/format.js";
 export { parseToolInput, type ToolInput, toolInputJsonSchema, toolInputSchema, type ToolInputSchema } from "./tool/input.js";
 export {
+  fromSession,
   perCall,
   persistent,
   type SandboxInfo,

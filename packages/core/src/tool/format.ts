@@ -1,4 +1,5 @@
-import { type ExecutionErrorInfo, type ExecutionResult, type PlotOutput, plotMimeType } from "../result.js";
+import { z } from "zod";
+import { type ExecutionResult, type PlotOutput, plotMimeType } from "../result.js";
 
 /** Characters of stdout (and of stderr) the model sees by default; the full text stays in the result. */
 export const DEFAULT_MODEL_OUTPUT_CHARS = 20_000;
@@ -11,17 +12,27 @@ export interface ModelFormatOptions {
   maxOutputChars?: number;
 }
 
-/** What the model reads about a run: output cut to size, plot metadata without bytes. JSON-serialisable. */
-export interface ToolResultSummary {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  /** Some output is missing from `stdout`/`stderr` above (cut for the model, or beyond the sandbox's output cap). */
-  truncated: boolean;
-  error: ExecutionErrorInfo | null;
-  plots: Array<{ format: string; mimeType: string; width?: number; height?: number; filename?: string }>;
-  durationMs: number;
-}
+/** What the model reads about a run: output cut to size, plot metadata without bytes (MCP's structured output). */
+export const toolResultSummarySchema = z.object({
+  exitCode: z.number().int(),
+  stdout: z.string(),
+  stderr: z.string(),
+  /** Some output is missing from `stdout`/`stderr` (cut for the model, or beyond the sandbox's output cap). */
+  truncated: z.boolean(),
+  /** The parsed failure (its traceback is the stderr above). */
+  error: z.object({ name: z.string(), message: z.string() }).nullable(),
+  plots: z.array(
+    z.object({
+      format: z.string(),
+      mimeType: z.string(),
+      width: z.number().optional(),
+      height: z.number().optional(),
+      filename: z.string().optional(),
+    }),
+  ),
+  durationMs: z.number(),
+});
+export type ToolResultSummary = z.output<typeof toolResultSummarySchema>;
 
 /** An image for the model, taken from a plot. */
 export interface ModelImage {
@@ -51,7 +62,7 @@ export function summarizeResult(result: ExecutionResult, options: ModelFormatOpt
     stdout: truncateForModel(result.stdout, max, result.stdoutTruncated),
     stderr: truncateForModel(result.stderr, max, result.stderrTruncated),
     truncated: result.stdoutTruncated || result.stderrTruncated || result.stdout.length > max || result.stderr.length > max,
-    error: result.error ?? null,
+    error: result.error ? { name: result.error.name, message: result.error.message } : null,
     plots: result.plots.map((plot) => ({
       format: plot.format,
       mimeType: plotMimeType(plot),

@@ -9,7 +9,11 @@ export function toolInputSchema(languages: readonly string[]) {
   const [first, ...rest] = languages;
   if (first === undefined) throw new ValidationError("The code tool needs at least one language");
   return z.strictObject({
-    code: z.string().describe("The complete program to run. Print what you need to see: only stdout and stderr come back."),
+    code: z
+      .string()
+      // A refinement, not minLength: strict mode has no length keywords, and blank code is refused before a sandbox opens.
+      .refine((code) => code.trim() !== "", "code must not be empty")
+      .describe("The complete program to run. Print what you need to see: only stdout and stderr come back."),
     language: z.enum([first, ...rest]).describe("Language of `code`."),
     libraries: z
       .array(z.string())

@@ -1,6 +1,6 @@
 import type { LanguageHandler } from "../languages/handler.js";
 import { getLanguageHandler, supportedLanguages } from "../languages/registry.js";
-import { parseOptions, type SessionOptions, sessionOptionsSchema } from "../session/options.js";
+import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema } from "../session/options.js";
 import { SandboxSession } from "../session/session.js";
 
 /** Builds the sessions a provider hands out. A plot-capturing or interactive session class plugs in here. */
@@ -47,20 +47,23 @@ export type SessionProviderOptions = Omit<SessionOptions, "lang"> & {
 /** Validates the options once, up front, so configuration mistakes surface before the first tool call. */
 function prepare(options: SessionProviderOptions, reuse: SandboxInfo["reuse"]) {
   const { languages, createSession = (o: SessionOptions) => new SandboxSession(o), plots = false, ...sessionOptions } = options;
-  const parsed = parseOptions(sessionOptionsSchema, sessionOptions);
   const handlers = [...new Set((languages ?? supportedLanguages()).map((name) => getLanguageHandler(name)))];
-  const network = parsed.runtimeConfigs.network;
-  const info: SandboxInfo = {
-    languages: handlers,
-    reuse,
-    network: network !== undefined && network !== false,
-    timeoutSeconds: parsed.executionTimeout ?? parsed.defaultTimeout,
-    workdir: parsed.workdir,
-    canInstall: !parsed.skipEnvironmentSetup,
-    plots,
-  };
+  const info = describeSessions(parseOptions(sessionOptionsSchema, sessionOptions), handlers, reuse, plots);
   const open = (language: string) => createSession({ ...sessionOptions, lang: getLanguageHandler(language).name }).open();
   return { info, open };
+}
+
+function describeSessions(options: ParsedSessionOptions, languages: readonly LanguageHandler[], reuse: SandboxInfo["reuse"], plots: boolean): SandboxInfo {
+  const network = options.runtimeConfigs.network;
+  return {
+    languages,
+    reuse,
+    network: network !== undefined && network !== false,
+    timeoutSeconds: options.executionTimeout ?? options.defaultTimeout,
+    workdir: options.workdir,
+    canInstall: !options.skipEnvironmentSetup,
+    plots,
+  };
 }
 
 /** A fresh session for every call: nothing leaks from one call to the next. Opening costs a container start. */
@@ -116,6 +119,20 @@ export function persistent(options: SessionProviderOptions = {}): SessionProvide
     withSession: async (language, use) => use(await sessionFor(language)),
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * Every call runs in one session you already have (its language only), e.g. one you prepared with files. The
+ * provider never closes it: `close()` is a no-op and the session stays yours.
+ */
+export function fromSession(session: SandboxSession, options: { plots?: boolean } = {}): SessionProvider {
+  const info = describeSessions(session.options, [session.language], "persistent", options.plots ?? false);
+  return {
+    info,
+    withSession: (_language, use) => use(session),
+    close: async () => {},
+    [Symbol.asyncDispose]: async () => {},
   };
 }
 

@@ -61,6 +61,7 @@ describe("tool input", () => {
     [{ code: "print(1)", language: "cobol", libraries: null }, /language/],
     [{ language: "python", libraries: null }, /code/],
     [{ code: "x", language: "python", libraries: null, extra: 1 }, /extra/],
+    [{ code: " \n ", language: "python", libraries: null }, /code must not be empty/],
     ["{not json", /not valid JSON/],
   ])("refuses %j with a ToolCallError naming the problem", (input, pattern) => {
     const error = (() => {
@@ -176,8 +177,8 @@ describe("executeTool (pure logic around the session)", () => {
     const install = await failWith(new LibraryInstallationError(["nope"], 1, "No matching distribution found for nope"));
     expect((install as Error).message).toMatch(/^Library installation failed, the code did not run\. Failed to install nope .*No matching distribution/s);
 
-    const empty = await failWith(new ValidationError("code must be a non-empty string"));
-    expect((empty as Error).message).toBe("Invalid input: code must be a non-empty string");
+    const invalid = await failWith(new ValidationError("Invalid library name(s): \"-e\""));
+    expect((invalid as Error).message).toBe('Invalid input: Invalid library name(s): "-e"');
 
     const closed = await failWith(new NotOpenSessionError());
     expect((closed as Error).message).toMatch(/^The sandbox could not run the code \(NotOpenSessionError\)/);
