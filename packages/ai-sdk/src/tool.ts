@@ -2,9 +2,8 @@ import {
   DEFAULT_MODEL_OUTPUT_CHARS,
   ExecutionResult,
   type ExecutionResultInit,
-  formatToolResult,
-  modelImages,
   type ModelFormatOptions,
+  modelContent,
   type SandboxToolOptions,
   sandboxToolDefinition,
   streamTool,
@@ -64,15 +63,13 @@ export function sandboxTool(options: AiSdkSandboxToolOptions = {}) {
 /** What the model reads: the formatted run, then each plot it can see as an image file part. */
 export function toModelOutput(output: SandboxToolOutput, images: boolean, format: ModelFormatOptions = {}): ModelOutput {
   if (output.status === "running") return { type: "text", value: `still running; output so far:\n${output.stdout}${output.stderr}` };
-  const result = new ExecutionResult(output);
-  const text = formatToolResult(result, { ...format, imagesAttached: images });
-  const parts = images ? modelImages(result) : [];
-  if (!parts.length) return { type: "text", value: text };
+  const { text, images: attached } = modelContent(new ExecutionResult(output), { ...format, images });
+  if (!attached.length) return { type: "text", value: text };
   return {
     type: "content",
     value: [
       { type: "text", text },
-      ...parts.map((image) => ({
+      ...attached.map((image) => ({
         type: "file" as const,
         mediaType: image.mimeType,
         data: { type: "data" as const, data: image.base64 },

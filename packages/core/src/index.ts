@@ -40,6 +40,7 @@ export {
   DEFAULT_MODEL_OUTPUT_CHARS,
   formatToolResult,
   type ModelFormatOptions,
+  modelContent,
   type ModelImage,
   modelImages,
   summarizeResult,

@@ -1,8 +1,7 @@
 import { tool } from "@langchain/core/tools";
 import {
   type ExecutionResult,
-  formatToolResult,
-  modelImages,
+  modelContent,
   type ModelFormatOptions,
   type SandboxToolOptions,
   sandboxToolDefinition,
@@ -47,8 +46,7 @@ export function sandboxTool(options: LangChainSandboxToolOptions = {}) {
 
 /** What the model reads: text alone, or text followed by one standard image block per plot it can see. */
 export function toolContent(result: ExecutionResult, images: boolean, format: ModelFormatOptions = {}): string | ContentBlock[] {
-  const text = formatToolResult(result, { ...format, imagesAttached: images });
-  const blocks = images ? modelImages(result) : [];
-  if (!blocks.length) return text;
-  return [{ type: "text", text }, ...blocks.map((image) => ({ type: "image" as const, mimeType: image.mimeType, data: image.base64 }))];
+  const content = modelContent(result, { ...format, images });
+  if (!content.images.length) return content.text;
+  return [{ type: "text", text: content.text }, ...content.images.map((image) => ({ type: "image" as const, mimeType: image.mimeType, data: image.base64 }))];
 }

@@ -2,12 +2,11 @@ import { createRequire } from "node:module";
 import {
   type ExecutionResult,
   executeTool,
-  formatToolResult,
   fromSession,
   getLanguageHandler,
   managedImageName,
+  modelContent,
   type ModelFormatOptions,
-  modelImages,
   perCall,
   persistent,
   SandboxAbortError,
@@ -244,11 +243,9 @@ async function toolErrors(operation: () => Promise<CallToolResult>): Promise<Cal
 }
 
 function runContent(result: ExecutionResult, format: ModelFormatOptions): CallToolResult {
+  const { text, images } = modelContent(result, { ...format, images: true });
   return {
-    content: [
-      { type: "text", text: formatToolResult(result, { ...format, imagesAttached: true }) },
-      ...modelImages(result).map((image) => ({ type: "image" as const, data: image.base64, mimeType: image.mimeType })),
-    ],
+    content: [{ type: "text", text }, ...images.map((image) => ({ type: "image" as const, data: image.base64, mimeType: image.mimeType }))],
     structuredContent: summarizeResult(result, format),
   };
 }

@@ -1,8 +1,7 @@
 import {
   type ExecutionResult,
   executeTool,
-  formatToolResult,
-  modelImages,
+  modelContent,
   type SandboxToolOptions,
   sandboxToolDefinition,
   type ToolCallOptions,
@@ -70,11 +69,8 @@ export function sandboxTool(options: OpenAISandboxToolOptions = {}) {
   async function execute(args: string | object, callOptions: ToolCallOptions = {}): Promise<ExecutedCall> {
     try {
       const result = await executeTool(args, definition.provider, callOptions);
-      return {
-        result,
-        text: formatToolResult(result, { ...definition.format, imagesAttached: images }),
-        images: images ? modelImages(result).map((image) => ({ dataUrl: `data:${image.mimeType};base64,${image.base64}` })) : [],
-      };
+      const content = modelContent(result, { ...definition.format, images });
+      return { result, text: content.text, images: content.images.map((image) => ({ dataUrl: `data:${image.mimeType};base64,${image.base64}` })) };
     } catch (error) {
       if (!ToolCallError.isInstance(error)) throw error;
       return { text: `Error: ${error.message}`, images: [] };

@@ -104,6 +104,11 @@ export function formatToolResult(result: ExecutionResult, options: ModelFormatOp
   return lines.join("\n");
 }
 
+/** What the model gets for a run: the text, and the plot images to attach with it (none when `images` is off). */
+export function modelContent(result: ExecutionResult, options: ModelFormatOptions & { images: boolean }): { text: string; images: ModelImage[] } {
+  return { text: formatToolResult(result, { ...options, imagesAttached: options.images }), images: options.images ? modelImages(result) : [] };
+}
+
 function describePlot(plot: ToolResultSummary["plots"][number]): string {
   const size = plot.width && plot.height ? ` ${plot.width}x${plot.height}` : "";
   return `${plot.format}${size}${plot.filename ? ` (${plot.filename})` : ""}`;
