@@ -42,7 +42,7 @@ export async function executeTool(input: unknown, provider: SessionProvider, opt
     ...(options.onStderr ? { onStderr: options.onStderr } : {}),
   };
   try {
-    return await provider.withSession(language, (session) => session.run(code, runOptions));
+    return await provider.withSession(language, (session) => session.run(code, runOptions), options.signal ? { signal: options.signal } : {});
   } catch (error) {
     throw toolCallError(error);
   }

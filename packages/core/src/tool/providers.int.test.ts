@@ -1,6 +1,6 @@
-import { engineClient, executeTool, perCall, persistent, SandboxAbortError, type SandboxSession, ToolCallError } from "@llm-sandbox/core";
+import { engineClient, executeTool, fromSession, perCall, persistent, SandboxAbortError, type SandboxSession, ToolCallError } from "@llm-sandbox/core";
 import { describe, expect, it } from "vitest";
-import { sandboxProcesses } from "../../../../test/helpers/sessions.js";
+import { sandboxProcesses, withSession } from "../../../../test/helpers/sessions.js";
 
 const docker = engineClient();
 const exists = (id: string) => docker.getContainer(id).inspect().then(() => true, () => false);
@@ -42,6 +42,19 @@ describe("session providers (real engine)", () => {
     const ids = [replacement.containerId!, js.containerId!];
     await provider.close();
     for (const id of ids) expect(await exists(id)).toBe(false);
+  });
+
+  it("fromSession: every call runs in your session, in its language only; closing the provider leaves it open", async () => {
+    await withSession({ lang: "javascript", executionTimeout: 7 }, async (session) => {
+      const provider = fromSession(session);
+      expect(provider.info).toMatchObject({ reuse: "persistent", timeoutSeconds: 7, languages: [session.language] });
+      await session.writeFile("prepared.json", '{"n": 41}');
+      const result = await executeTool({ code: "console.log(require('./prepared.json').n + 1)", language: "javascript", libraries: null }, provider);
+      expect(result.stdout).toBe("42\n");
+      await expect(executeTool(py("print(1)"), provider)).rejects.toThrow(/Invalid input[\s\S]*language/);
+      await provider.close();
+      expect(session.isOpen).toBe(true);
+    });
   });
 
   it("executeTool: stdout of a real run, a time limit the model can read, an abort that kills the program", async () => {

@@ -29,7 +29,8 @@ export interface SandboxInfo {
  */
 export interface SessionProvider extends AsyncDisposable {
   readonly info: SandboxInfo;
-  withSession<T>(language: string, use: (session: SandboxSession) => Promise<T>): Promise<T>;
+  /** `signal` is the call's: a provider that waits for a session (a busy pool) stops waiting when it fires. */
+  withSession<T>(language: string, use: (session: SandboxSession) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
   /** Closes every session the provider still holds. */
   close(): Promise<void>;
 }
