@@ -22,7 +22,8 @@ import {
   ValidationError,
 } from "@llm-sandbox/core";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { SessionRegistry } from "./registry.js";
 
@@ -47,7 +48,7 @@ export interface SandboxMcpServer {
   close(): Promise<void>;
 }
 
-type Extra = { signal: AbortSignal; _meta?: { progressToken?: string | number }; sendNotification: (n: never) => Promise<void> };
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /**
  * The llm-sandbox MCP server: `execute_code`, `get_supported_languages`, `get_language_details`, and session tools
@@ -76,8 +77,7 @@ export function createSandboxMcpServer(options: SandboxMcpServerOptions = {}): S
     const token = extra._meta?.progressToken;
     const report = (text: string) => {
       if (token === undefined) return;
-      const params = { progressToken: token, progress: ++progress, message: text };
-      void extra.sendNotification({ method: "notifications/progress", params } as never).catch(() => {});
+      void extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: ++progress, message: text } }).catch(() => {});
     };
     const result = await executeTool(input, sessions, { signal: extra.signal, onStdout: report, onStderr: report });
     return runContent(result, definition.format);
@@ -92,7 +92,7 @@ export function createSandboxMcpServer(options: SandboxMcpServerOptions = {}): S
       outputSchema: toolResultSummarySchema,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: provider.info.network },
     },
-    (input, extra) => toolErrors(() => run(input, provider, extra as Extra)),
+    (input, extra) => toolErrors(() => run(input, provider, extra)),
   );
 
   server.registerTool(
@@ -167,7 +167,7 @@ export function createSandboxMcpServer(options: SandboxMcpServerOptions = {}): S
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: provider.info.network },
     },
     ({ session_id, code, libraries }, extra) =>
-      toolErrors(() => registry.use(session_id, (session) => run({ code, language: session.language.name, libraries }, fromSession(session), extra as Extra))),
+      toolErrors(() => registry.use(session_id, (session) => run({ code, language: session.language.name, libraries }, fromSession(session), extra))),
   );
 
   server.registerTool(
