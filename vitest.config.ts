@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^@llm-sandbox\/core$/, replacement: src("core") },
       { find: /^@llm-sandbox\/langchain$/, replacement: src("langchain") },
+      { find: /^@llm-sandbox\/langchain\/deepagents$/, replacement: fileURLToPath(new URL("./packages/langchain/src/deepagents.ts", import.meta.url)) },
       { find: /^@llm-sandbox\/ai-sdk$/, replacement: src("ai-sdk") },
       { find: /^@llm-sandbox\/openai$/, replacement: src("openai") },
       { find: /^@llm-sandbox\/mcp$/, replacement: src("mcp") },

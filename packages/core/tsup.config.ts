@@ -1,11 +1,3 @@
-import { defineConfig } from "tsup";
+import { packageBuild } from "../../tsup.base.ts";
 
-export default defineConfig({
-  entry: { index: "src/index.ts", cli: "src/cli.ts" },
-  format: ["esm"],
-  target: "node22",
-  platform: "node",
-  dts: { entry: { index: "src/index.ts" } },
-  sourcemap: true,
-  clean: true,
-});
+export default packageBuild({ index: "src/index.ts", cli: "src/cli.ts" }, { index: "src/index.ts" });

@@ -72,6 +72,14 @@ export class FileNotFoundError extends SandboxError {
   }
 }
 
+/** A sandbox path exists but cannot be used as asked: it is a directory, or the sandbox user may not access it. */
+export class FileAccessError extends SandboxError {
+  static override readonly errorName: string = "FileAccessError";
+  constructor(readonly path: string, readonly reason: "is_directory" | "permission_denied") {
+    super(`${path} ${reason === "is_directory" ? "is a directory" : "is not accessible to the sandbox user (permission denied)"}`);
+  }
+}
+
 /** An archive is malformed or holds nothing that may be extracted. */
 export class ArchiveError extends SandboxError {
   static override readonly errorName: string = "ArchiveError";
@@ -244,6 +252,14 @@ export class SecurityViolationError extends SecurityError {
   }
 }
 
+/**
+ * A code-tool call failed in a way the model can act on (bad input, time limit, failed install, sandbox trouble).
+ * The message is written for the model; the original error is the `cause`.
+ */
+export class ToolCallError extends SandboxError {
+  static override readonly errorName: string = "ToolCallError";
+}
+
 export class PoolExhaustedError extends SandboxError {
   static override readonly errorName: string = "PoolExhaustedError";
   constructor(readonly poolSize: number, readonly timeout?: number) {
@@ -277,6 +293,7 @@ bindIsInstance(
   SecurityError,
   PathTraversalError,
   FileNotFoundError,
+  FileAccessError,
   ArchiveError,
   EngineUnavailableError,
   MissingDependencyError,
@@ -300,4 +317,5 @@ bindIsInstance(
   SecurityViolationError,
   PoolExhaustedError,
   PoolClosedError,
+  ToolCallError,
 );

@@ -42,3 +42,28 @@ export {
 } from "./artifacts/artifact-session.js";
 export { plotLanguages } from "./artifacts/capture.js";
 export type { SandboxAccess, SessionProcessRequest } from "./session/session.js";
+export { describeSandboxTool } from "./tool/description.js";
+export { executeTool, streamTool, toolCallError, type ToolCallOptions, type ToolProgress } from "./tool/execute.js";
+export {
+  DEFAULT_MODEL_OUTPUT_CHARS,
+  formatToolResult,
+  type ModelFormatOptions,
+  modelContent,
+  type ModelImage,
+  modelImages,
+  summarizeResult,
+  type ToolResultSummary,
+  toolResultSummarySchema,
+  truncateForModel,
+} from "./tool/format.js";
+export { parseToolInput, type ToolInput, toolInputJsonSchema, toolInputSchema, type ToolInputSchema } from "./tool/input.js";
+export {
+  fromSession,
+  perCall,
+  persistent,
+  type SandboxInfo,
+  type SessionFactory,
+  type SessionProvider,
+  type SessionProviderOptions,
+} from "./tool/providers.js";
+export { DEFAULT_TOOL_NAME, type SandboxToolDefinition, sandboxToolDefinition, type SandboxToolOptions } from "./tool/options.js";

@@ -5,11 +5,13 @@ import type { BackendAdapter, ContainerSpec, NetworkPolicy } from "../backends/b
 import {
   CommandEmptyError,
   ContainerError,
+  FileAccessError,
   FileNotFoundError,
   LibraryInstallationError,
   LibraryInstallationNotSupportedError,
   NotOpenSessionError,
   ResourceError,
+  type SandboxError,
   ValidationError,
 } from "../errors.js";
 import { managedImageName } from "../images/builder.js";
@@ -271,6 +273,39 @@ export class SandboxSession implements AsyncDisposable {
     await extractArchive(stdoutBytes!, dest);
   }
 
+  /** Writes bytes (or UTF-8 text) to a sandbox file, creating parent directories and replacing the file if it exists. */
+  async writeFile(path: string, data: Uint8Array | string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const target = resolveSandboxPath(path, this.options.workdir);
+    const { output } = await this.exclusive((container) =>
+      this.process(container, {
+        argv: ["/bin/sh", "-c", WRITE_FILE_SCRIPT, "write", target],
+        stdin: typeof data === "string" ? Buffer.from(data, "utf8") : data,
+        timeout: this.options.defaultTimeout,
+        description: `write ${target}`,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    );
+    if (output.exitCode !== 0) throw fileError(target, output);
+  }
+
+  /** Reads a sandbox file's bytes. A missing file is `FileNotFoundError`; a directory or unreadable file is `FileAccessError`. */
+  async readFile(path: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    const source = resolveSandboxPath(path, this.options.workdir);
+    const { output, stdoutBytes } = await this.exclusive((container) =>
+      this.process(container, {
+        argv: ["/bin/sh", "-c", READ_FILE_SCRIPT, "read", source],
+        rawStdout: true,
+        maxOutputBytes: MAX_TRANSFER_BYTES,
+        timeout: this.options.defaultTimeout,
+        description: `read ${source}`,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    );
+    if (output.exitCode !== 0) throw fileError(source, output);
+    if (output.stdoutTruncated) throw new ResourceError(`${source} is larger than ${MAX_TRANSFER_BYTES} bytes`);
+    return new Uint8Array(stdoutBytes!);
+  }
+
   /** Hook for subclasses and the security engine: runs before any code reaches the sandbox. */
   protected async beforeRun(_code: string, _libraries: readonly string[]): Promise<void> {}
 
@@ -495,6 +530,31 @@ export class SandboxSession implements AsyncDisposable {
 
 /** Archives read back from the sandbox may be large, but not unbounded. */
 const MAX_TRANSFER_BYTES = 2 * 1024 ** 3;
+
+/** Exit statuses of the file scripts below that name a caller's mistake rather than a sandbox failure. */
+const FILE_STATUS = { missing: 2, directory: 21, denied: 13 } as const;
+const WRITE_FILE_SCRIPT = `[ -d "$1" ] && exit ${FILE_STATUS.directory}
+d=$(dirname -- "$1")
+mkdir -p -- "$d" 2>/dev/null || exit ${FILE_STATUS.denied}
+if [ -e "$1" ]; then [ -w "$1" ]; else [ -w "$d" ]; fi || exit ${FILE_STATUS.denied}
+cat > "$1" || exit 1`;
+const READ_FILE_SCRIPT = `[ -e "$1" ] || exit ${FILE_STATUS.missing}
+[ -d "$1" ] && exit ${FILE_STATUS.directory}
+[ -r "$1" ] || exit ${FILE_STATUS.denied}
+exec cat -- "$1"`;
+
+function fileError(path: string, output: ConsoleOutput): SandboxError {
+  switch (output.exitCode) {
+    case FILE_STATUS.missing:
+      return new FileNotFoundError(path, "sandbox");
+    case FILE_STATUS.directory:
+      return new FileAccessError(path, "is_directory");
+    case FILE_STATUS.denied:
+      return new FileAccessError(path, "permission_denied");
+    default:
+      return new ContainerError(`File transfer for ${path} failed: ${output.stderr.trim() || `exit code ${output.exitCode}`}`);
+  }
+}
 
 function commandArgv(command: string | readonly string[]): readonly string[] {
   if (typeof command === "string") {

@@ -1,0 +1,142 @@
+import type { LanguageHandler } from "../languages/handler.js";
+import { getLanguageHandler, supportedLanguages } from "../languages/registry.js";
+import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema } from "../session/options.js";
+import { SandboxSession } from "../session/session.js";
+
+/** Builds the sessions a provider hands out. A plot-capturing or interactive session class plugs in here. */
+export type SessionFactory = (options: SessionOptions) => SandboxSession;
+
+/** What the code tool tells the model about its sandbox (see `describeSandboxTool`). */
+export interface SandboxInfo {
+  readonly languages: readonly LanguageHandler[];
+  /** How sessions are reused between tool calls. */
+  readonly reuse: "per-call" | "persistent" | "pool";
+  /** User code can reach the network. */
+  readonly network: boolean;
+  /** Seconds one call may run. */
+  readonly timeoutSeconds: number;
+  readonly workdir: string;
+  /** Libraries can be installed through the tool's `libraries` field. */
+  readonly canInstall: boolean;
+  /** The sessions capture plots, so the model is told how to show one. */
+  readonly plots: boolean;
+}
+
+/**
+ * Where the code tool gets its sessions: a fresh one per call (`perCall`), one long-lived session per language
+ * (`persistent`), or a pool (anything implementing this interface). The tool only borrows: `withSession` hands out
+ * an open session for one call and takes it back afterwards.
+ */
+export interface SessionProvider extends AsyncDisposable {
+  readonly info: SandboxInfo;
+  /** `signal` is the call's: a provider that waits for a session (a busy pool) stops waiting when it fires. */
+  withSession<T>(language: string, use: (session: SandboxSession) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
+  /** Closes every session the provider still holds. */
+  close(): Promise<void>;
+}
+
+/** Options for every session a provider makes (all session options but `lang`, which each call names). */
+export type SessionProviderOptions = Omit<SessionOptions, "lang"> & {
+  /** Languages the tool offers; default: every registered language. */
+  languages?: readonly string[];
+  /** Default: `new SandboxSession(options)`. */
+  createSession?: SessionFactory;
+  /** Set when `createSession` makes plot-capturing sessions: the model is then told how to show plots. */
+  plots?: boolean;
+};
+
+/** Validates the options once, up front, so configuration mistakes surface before the first tool call. */
+function prepare(options: SessionProviderOptions, reuse: SandboxInfo["reuse"]) {
+  const { languages, createSession = (o: SessionOptions) => new SandboxSession(o), plots = false, ...sessionOptions } = options;
+  const handlers = [...new Set((languages ?? supportedLanguages()).map((name) => getLanguageHandler(name)))];
+  const info = describeSessions(parseOptions(sessionOptionsSchema, sessionOptions), handlers, reuse, plots);
+  const open = (language: string) => createSession({ ...sessionOptions, lang: getLanguageHandler(language).name }).open();
+  return { info, open };
+}
+
+function describeSessions(options: ParsedSessionOptions, languages: readonly LanguageHandler[], reuse: SandboxInfo["reuse"], plots: boolean): SandboxInfo {
+  const network = options.runtimeConfigs.network;
+  return {
+    languages,
+    reuse,
+    network: network !== undefined && network !== false,
+    timeoutSeconds: options.executionTimeout ?? options.defaultTimeout,
+    workdir: options.workdir,
+    canInstall: !options.skipEnvironmentSetup,
+    plots,
+  };
+}
+
+/** A fresh session for every call: nothing leaks from one call to the next. Opening costs a container start. */
+export function perCall(options: SessionProviderOptions = {}): SessionProvider {
+  const { info, open } = prepare(options, "per-call");
+  const live = new Set<SandboxSession>();
+  return {
+    info,
+    async withSession(language, use) {
+      const session = await open(language);
+      live.add(session);
+      try {
+        return await use(session);
+      } finally {
+        live.delete(session);
+        await session.close();
+      }
+    },
+    close: () => closeAll(live),
+    [Symbol.asyncDispose]: () => closeAll(live),
+  };
+}
+
+/**
+ * One long-lived session per language, opened on first use and reused by every call: files in the workdir and
+ * installed libraries persist (and variables too, with an interactive session factory). A session that closed
+ * itself (e.g. `sessionTimeout`) is replaced on the next call. Close the provider when done.
+ */
+export function persistent(options: SessionProviderOptions = {}): SessionProvider {
+  const { info, open } = prepare(options, "persistent");
+  const sessions = new Map<string, Promise<SandboxSession>>();
+  const sessionFor = async (language: string): Promise<SandboxSession> => {
+    const name = getLanguageHandler(language).name;
+    // Check and set without awaiting in between, so concurrent first calls share one session.
+    let entry = sessions.get(name);
+    if (!entry) {
+      const opening = open(name);
+      sessions.set(name, (entry = opening));
+      opening.catch(() => sessions.get(name) === opening && sessions.delete(name));
+    }
+    const session = await entry;
+    if (session.isOpen) return session;
+    if (sessions.get(name) === entry) sessions.delete(name);
+    return sessionFor(name);
+  };
+  const close = async () => {
+    const all = await Promise.allSettled(sessions.values());
+    sessions.clear();
+    await closeAll(all.flatMap((s) => (s.status === "fulfilled" ? [s.value] : [])));
+  };
+  return {
+    info,
+    withSession: async (language, use) => use(await sessionFor(language)),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * Every call runs in one session you already have (its language only), e.g. one you prepared with files. The
+ * provider never closes it: `close()` is a no-op and the session stays yours.
+ */
+export function fromSession(session: SandboxSession, options: { plots?: boolean } = {}): SessionProvider {
+  const info = describeSessions(session.options, [session.language], "persistent", options.plots ?? false);
+  return {
+    info,
+    withSession: (_language, use) => use(session),
+    close: async () => {},
+    [Symbol.asyncDispose]: async () => {},
+  };
+}
+
+async function closeAll(sessions: Iterable<SandboxSession>): Promise<void> {
+  await Promise.all([...sessions].map((session) => session.close()));
+}

@@ -1,0 +1,1 @@
+export { LlmSandbox, type LlmSandboxCreateOptions } from "./deepagents-backend.js";

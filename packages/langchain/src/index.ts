@@ -1,0 +1,1 @@
+export { type LangChainSandboxToolOptions, sandboxTool, toolContent } from "./tool.js";
