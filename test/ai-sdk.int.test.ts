@@ -7,6 +7,7 @@ import { MockLanguageModelV4 } from "ai/test";
 import { afterAll, describe, expect, it } from "vitest";
 import { containerProcesses, processesAfter } from "./helpers/processes.js";
 import { openAiStrictParameters } from "./helpers/strict-schema.js";
+import { isPng, PLOT } from "./helpers/plots.js";
 
 type GenerateResult = Extract<NonNullable<ConstructorParameters<typeof MockLanguageModelV4>[0]>["doGenerate"], unknown[]>[number];
 
@@ -40,6 +41,16 @@ describe("AI SDK generateText + sandboxTool (real engine)", () => {
     const { part, result } = await toolResultSeenByModel({ code: "print(6 * 7)", language: "python", libraries: null });
     expect(part.output).toEqual({ type: "text", value: "exit code: 0 (success)\n--- stdout ---\n42" });
     expect(result.steps[0]!.toolResults[0]!.output).toMatchObject({ status: "done", exitCode: 0, stdout: "42\n", stderr: "", plots: [] });
+  });
+
+  it("a matplotlib plot reaches the model as an image file part with PNG bytes", async () => {
+    const { part } = await toolResultSeenByModel({ code: PLOT, language: "python", libraries: null });
+    expect(part.output.type).toBe("content");
+    const parts = (part.output as { value: Array<{ type: string; mediaType?: string; data?: { type: string; data: string } }> }).value;
+    const file = parts.find((p) => p.type === "file")!;
+    expect(file.mediaType).toBe("image/png");
+    expect(isPng(file.data!.data)).toBe(true);
+    expect(parts[0]).toMatchObject({ type: "text" });
   });
 
   it("sends a strict, OpenAI-valid JSON schema to the model", async () => {

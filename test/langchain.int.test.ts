@@ -9,6 +9,7 @@ import { createAgent } from "langchain";
 import { afterAll, describe, expect, it } from "vitest";
 import { containerProcesses, processesAfter } from "./helpers/processes.js";
 import { openAiStrictParameters } from "./helpers/strict-schema.js";
+import { isPng, PLOT } from "./helpers/plots.js";
 
 const sessions = persistent({ languages: ["python", "javascript"], executionTimeout: 60 });
 afterAll(() => sessions.close());
@@ -55,6 +56,20 @@ describe("LangChain createAgent + sandboxTool (real engine)", () => {
     const { toolMessage } = await agentTurn(args);
     expect(toolMessage.status).toBe("error");
     expect(String(toolMessage.content)).toMatch(message);
+  });
+
+  it("a matplotlib plot reaches the model as a standard image block with PNG bytes (images on)", async () => {
+    const model = fakeModel()
+      .respondWithTools([{ name: "execute_code", args: { code: PLOT, language: "python", libraries: null }, id: "plot_1" }])
+      .respond(new AIMessage("done"));
+    await createAgent({ model, tools: [sandboxTool({ sessions, images: true })] }).invoke({ messages: [{ role: "user", content: "plot" }] });
+    const toolMessage = model.calls[1]!.messages.find((m): m is ToolMessage => ToolMessage.isInstance(m))!;
+    const blocks = toolMessage.content as Array<{ type: string; mimeType?: string; data?: string }>;
+    const image = blocks.find((b) => b.type === "image")!;
+    expect(image.mimeType).toBe("image/png");
+    expect(isPng(image.data!)).toBe(true);
+    expect((toolMessage.artifact as ExecutionResult).plots).toHaveLength(1);
+    expect((toolMessage.artifact as ExecutionResult).plots[0]!.chart).toMatchObject({ type: "line", title: "zigzag" });
   });
 
   it("streams output lines as tool events, and aborting the run stops the program inside the sandbox", async () => {

@@ -8,6 +8,7 @@ import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol
 import { afterAll, describe, expect, it } from "vitest";
 import { containerWithHostname, processesAfter, processesAppearing } from "./helpers/processes.js";
 import { openAiStrictParameters } from "./helpers/strict-schema.js";
+import { isPng, PLOT } from "./helpers/plots.js";
 
 async function connect(options: Parameters<typeof createSandboxMcpServer>[0] = {}) {
   const sandbox = createSandboxMcpServer({ languages: ["python", "javascript"], ...options });
@@ -50,6 +51,15 @@ describe("MCP server over an in-memory transport (real engine)", () => {
     expect(result.isError).toBeFalsy();
     expect(result.content).toEqual([{ type: "text", text: "exit code: 0 (success)\n--- stdout ---\n42\nLinux" }]);
     expect(result.structuredContent).toMatchObject({ exitCode: 0, stdout: "42\nLinux\n", stderr: "", truncated: false, error: null, plots: [] });
+  });
+
+  it("execute_code: a matplotlib plot comes back as image content with PNG bytes and in structured content", async () => {
+    const result = await call("execute_code", { code: PLOT, language: "python", libraries: null });
+    expect(result.isError).toBeFalsy();
+    const image = result.content.find((c) => c.type === "image") as { type: "image"; mimeType: string; data: string };
+    expect(image.mimeType).toBe("image/png");
+    expect(isPng(image.data)).toBe(true);
+    expect(result.structuredContent).toMatchObject({ plots: [{ format: "png" }] });
   });
 
   it("execute_code streams output lines as progress notifications", async () => {

@@ -7,6 +7,7 @@ import { zodFunction, zodResponsesFunction } from "openai/helpers/zod";
 import { afterAll, describe, expect, it } from "vitest";
 import { processesAfter, processesAppearing } from "./helpers/processes.js";
 import { openAiStrictParameters } from "./helpers/strict-schema.js";
+import { isPng, PLOT } from "./helpers/plots.js";
 
 const sessions = persistent({ languages: ["python", "javascript"] });
 afterAll(() => sessions.close());
@@ -67,6 +68,32 @@ describe("OpenAI SDK + sandboxTool (real engine)", () => {
     const input = requests[1]!.body.input as unknown[];
     expect(input.at(-1)).toEqual({ type: "function_call_output", call_id: "call_js", output: "exit code: 0 (success)\n--- stdout ---\n2,4,6" });
     expect(input.at(-2)).toMatchObject({ type: "function_call", call_id: "call_js" });
+  });
+
+  it("Responses: a plot comes back as an input_image data URL with PNG bytes in function_call_output", async () => {
+    const { client, requests } = scriptedClient([
+      response([{ type: "function_call", id: "fc_p", call_id: "call_plot", name: "execute_code", arguments: JSON.stringify({ code: PLOT, language: "python", libraries: null }), status: "completed" }]),
+      response([{ type: "message", id: "msg_p", role: "assistant", status: "completed", content: [{ type: "output_text", text: "zigzag", annotations: [] }] }]),
+    ]);
+    await executeCode.runResponses(client, { model: "scripted", input: "plot it" });
+    const output = ((requests[1]!.body.input as unknown[]).at(-1) as { output: Array<{ type: string; image_url?: string }> }).output;
+    expect(output.map((part) => part.type)).toEqual(["input_text", "input_image"]);
+    const [prefix, data] = output[1]!.image_url!.split(",");
+    expect(prefix).toBe("data:image/png;base64");
+    expect(isPng(data!)).toBe(true);
+  });
+
+  it("Chat Completions: a plot comes back as a follow-up user message with an image_url part", async () => {
+    const { client, requests } = scriptedClient([callWith({ code: PLOT, language: "python", libraries: null }), completion({ content: "zigzag" })]);
+    await executeCode.runChatCompletions(client, { model: "scripted", messages: [{ role: "user", content: "plot it" }] });
+    const messages = requests[1]!.body.messages as Array<{ role: string; content: unknown }>;
+    expect(messages.at(-2)).toMatchObject({ role: "tool", tool_call_id: "call_1" });
+    const last = messages.at(-1) as { role: string; content: Array<{ type: string; image_url?: { url: string } }> };
+    expect(last.role).toBe("user");
+    const image = last.content.find((part) => part.type === "image_url")!;
+    const [prefix, data] = image.image_url!.url.split(",");
+    expect(prefix).toBe("data:image/png;base64");
+    expect(isPng(data!)).toBe(true);
   });
 
   it.each([

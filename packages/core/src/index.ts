@@ -59,6 +59,7 @@ export {
 export { parseToolInput, type ToolInput, toolInputJsonSchema, toolInputSchema, type ToolInputSchema } from "./tool/input.js";
 export {
   fromSession,
+  defaultSessionFactory,
   perCall,
   persistent,
   type SandboxInfo,

@@ -1,3 +1,5 @@
+import { ArtifactSandboxSession } from "../artifacts/artifact-session.js";
+import { plotLanguages } from "../artifacts/capture.js";
 import type { LanguageHandler } from "../languages/handler.js";
 import { getLanguageHandler, supportedLanguages } from "../languages/registry.js";
 import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema } from "../session/options.js";
@@ -39,15 +41,19 @@ export interface SessionProvider extends AsyncDisposable {
 export type SessionProviderOptions = Omit<SessionOptions, "lang"> & {
   /** Languages the tool offers; default: every registered language. */
   languages?: readonly string[];
-  /** Default: `new SandboxSession(options)`. */
+  /** Default: `defaultSessionFactory` (plots captured for Python and R). */
   createSession?: SessionFactory;
-  /** Set when `createSession` makes plot-capturing sessions: the model is then told how to show plots. */
+  /** The sessions capture plots, so the model is told how to show them. Default: true with the default factory. */
   plots?: boolean;
 };
 
+/** The default: plot-capturing sessions for languages that have plot capture (Python, R), plain ones otherwise. */
+export const defaultSessionFactory: SessionFactory = (options) =>
+  plotLanguages().includes(getLanguageHandler(options.lang ?? "python").name) ? new ArtifactSandboxSession(options) : new SandboxSession(options);
+
 /** Validates the options once, up front, so configuration mistakes surface before the first tool call. */
 function prepare(options: SessionProviderOptions, reuse: SandboxInfo["reuse"]) {
-  const { languages, createSession = (o: SessionOptions) => new SandboxSession(o), plots = false, ...sessionOptions } = options;
+  const { languages, createSession = defaultSessionFactory, plots = options.createSession === undefined, ...sessionOptions } = options;
   const handlers = [...new Set((languages ?? supportedLanguages()).map((name) => getLanguageHandler(name)))];
   const info = describeSessions(parseOptions(sessionOptionsSchema, sessionOptions), handlers, reuse, plots);
   const open = (language: string) => createSession({ ...sessionOptions, lang: getLanguageHandler(language).name }).open();
