@@ -68,7 +68,8 @@ rc=$?; rm -f -- "$SANDBOX_FILE"; exit $rc`;
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
 
-interface OpenContainer {
+/** The container a session runs in, once open. */
+export interface OpenContainer {
   readonly id: string;
   /** Removed on close: created by this session (not attached). */
   readonly created: boolean;
@@ -131,6 +132,7 @@ export class SandboxSession implements AsyncDisposable {
     try {
       this.#container = await this.acquireContainer();
       if (!this.options.skipEnvironmentSetup) await this.setUpEnvironment();
+      await this.afterOpen(this.#container);
       this.#state = "open";
     } catch (error) {
       await this.releaseContainer().catch((cleanupError: unknown) => this.logger.warn(`cleanup after failed open: ${cleanupError}`));
@@ -168,7 +170,7 @@ export class SandboxSession implements AsyncDisposable {
 
   /** Runs `code` in the session's language. A failing program is a result with a non-zero `exitCode`. */
   async run(code: string, options: RunOptions = {}): Promise<ExecutionResult> {
-    if (typeof code !== "string" || code.trim() === "") throw new ValidationError("code must be a non-empty string");
+    requireCode(code);
     const libraries = validateLibraries(options.libraries ?? []);
     return this.exclusive(async (container) => {
       await this.beforeRun(code, libraries);
@@ -260,6 +262,9 @@ export class SandboxSession implements AsyncDisposable {
     if (output.stdoutTruncated) throw new ResourceError(`${source} is larger than ${MAX_TRANSFER_BYTES} bytes`);
     await extractArchive(stdoutBytes!, dest);
   }
+
+  /** Hook for subclasses: the container is ready (environment set up); a failure here closes the session. */
+  protected async afterOpen(_container: OpenContainer): Promise<void> {}
 
   /** Hook for subclasses and the security engine: runs before any code reaches the sandbox. */
   protected async beforeRun(_code: string, _libraries: readonly string[]): Promise<void> {}
@@ -379,7 +384,7 @@ export class SandboxSession implements AsyncDisposable {
     await this.installLocked(container, this.options.libraries);
   }
 
-  private async installLocked(container: OpenContainer, libraries: readonly string[], signal?: AbortSignal): Promise<void> {
+  protected async installLocked(container: OpenContainer, libraries: readonly string[], signal?: AbortSignal): Promise<void> {
     const wanted = [...new Set(libraries)].filter((name) => !this.#installed.has(name));
     if (wanted.length === 0) return;
     if (this.options.skipEnvironmentSetup) {
@@ -437,15 +442,23 @@ export class SandboxSession implements AsyncDisposable {
         ...request,
       });
     } catch (error) {
-      if (this.#closing.signal.aborted && !request.signal?.aborted) {
-        throw new NotOpenSessionError(this.#expired ? this.expiredMessage() : "The session was closed during the operation");
-      }
+      if (this.#closing.signal.aborted && !request.signal?.aborted) throw this.closedError();
       throw error;
     }
   }
 
+  /** Aborted when the session starts closing: long-lived streams into the container stop waiting then. */
+  protected get closingSignal(): AbortSignal {
+    return this.#closing.signal;
+  }
+
+  /** What an operation cut short by `close()` (or the session's expiry) throws. */
+  protected closedError(): NotOpenSessionError {
+    return new NotOpenSessionError(this.#expired ? this.expiredMessage() : "The session was closed during the operation");
+  }
+
   /** Serialises operations: one at a time, in call order; each re-checks that the session is still open. */
-  private exclusive<T>(operation: (container: OpenContainer) => Promise<T>): Promise<T> {
+  protected exclusive<T>(operation: (container: OpenContainer) => Promise<T>): Promise<T> {
     const result = this.#queue.then(() => operation(this.requireOpen()));
     this.#queue = result.catch(() => {});
     return result;
@@ -470,6 +483,11 @@ export class SandboxSession implements AsyncDisposable {
 
 /** Archives read back from the sandbox may be large, but not unbounded. */
 const MAX_TRANSFER_BYTES = 2 * 1024 ** 3;
+
+/** `run()`'s code must be a non-empty string. */
+export function requireCode(code: unknown): asserts code is string {
+  if (typeof code !== "string" || code.trim() === "") throw new ValidationError("code must be a non-empty string");
+}
 
 function commandArgv(command: string | readonly string[]): readonly string[] {
   if (typeof command === "string") {
