@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { BackendAdapter } from "../backends/backend.js";
 import { newId } from "../internal/ids.js";
 import type { Logger } from "../internal/logger.js";
@@ -24,25 +25,25 @@ export interface KernelLaunch {
   readonly logger: Logger;
 }
 
-export interface KernelHello {
-  readonly pid: number;
-  readonly language: string;
-  readonly version: string;
-}
+// Control frames are checked, not trusted: the code in the kernel could write anything to the channel.
+const helloSchema = z.object({ pid: z.number().int().positive(), language: z.string(), version: z.string() });
+const displaySchema = z.object({
+  /** Images by mime type, base64. */
+  data: z.record(z.string(), z.string()).optional(),
+  metadata: z.object({ library: z.string().optional(), dpi: z.number().positive().optional() }).optional(),
+  /** Set instead of `data` when an image was dropped (too large, failed to render). */
+  error: z.string().optional(),
+});
+const resultSchema = z.object({
+  cell: z.number(),
+  status: z.enum(["ok", "error"]),
+  value: z.string().nullable(),
+  error: z.object({ name: z.string(), message: z.string(), traceback: z.string().optional() }).nullable(),
+});
 
-/** A display frame: images by mime type (base64), or a note that one was dropped. */
-export interface DisplayFrame {
-  readonly data?: Readonly<Record<string, string>>;
-  readonly metadata?: { readonly library?: string; readonly dpi?: number };
-  readonly error?: string;
-}
-
-export interface ResultFrame {
-  readonly cell: number;
-  readonly status: "ok" | "error";
-  readonly value: string | null;
-  readonly error: ExecutionErrorInfo | null;
-}
+export type KernelHello = z.infer<typeof helloSchema>;
+export type DisplayFrame = z.infer<typeof displaySchema>;
+export type ResultFrame = z.infer<typeof resultSchema>;
 
 /** Where a running cell's events go. */
 export interface CellSink {
@@ -107,6 +108,9 @@ export class Kernel {
           this.#diagnostics = Buffer.concat([this.#diagnostics, chunk]).subarray(-MAX_DIAGNOSTIC_BYTES);
         },
         signal: AbortSignal.any([launch.detach, this.#abandon.signal]),
+        // An idle kernel must not keep the program alive (a forgotten close() then ends like a plain session:
+        // the exit clean-up removes the container); a running cell's timer keeps it alive meanwhile.
+        keepAlive: false,
       })
       .then(
         ({ exitCode }) => this.#end(exitCode, this.#decoder.pendingBytes ? "the stream ended inside a frame" : undefined),
@@ -218,14 +222,14 @@ export class Kernel {
         return;
       }
       case FrameKind.DISPLAY:
-        return this.#cell?.sink.display(parseJson<DisplayFrame>(payload));
+        return this.#cell?.sink.display(parseJson(payload, displaySchema));
       case FrameKind.RESULT: {
-        const result = parseJson<ResultFrame>(payload);
+        const result = parseJson(payload, resultSchema);
         if (this.#cell?.number === result.cell) this.#cell.result.resolve(result);
         return;
       }
       case FrameKind.HELLO:
-        return this.#hello?.resolve(parseJson<KernelHello>(payload));
+        return this.#hello?.resolve(parseJson(payload, helloSchema));
       default:
         throw new FrameError(`unexpected frame ${kind} from the kernel`);
     }
@@ -240,12 +244,16 @@ export class Kernel {
   }
 }
 
-function parseJson<T>(payload: Buffer): T {
+function parseJson<S extends z.ZodType>(payload: Buffer, schema: S): z.output<S> {
+  let value: unknown;
   try {
-    return JSON.parse(payload.toString("utf8")) as T;
+    value = JSON.parse(payload.toString("utf8"));
   } catch {
     throw new FrameError("a control frame is not valid JSON");
   }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new FrameError(`a control frame has the wrong shape: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }
 
 interface Deferred<T> {

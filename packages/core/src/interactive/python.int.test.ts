@@ -9,6 +9,9 @@ import {
   SandboxTimeoutError,
   ValidationError,
 } from "@llm-sandbox/core";
+import { execFile } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { sandboxProcesses } from "../../../../test/helpers/sessions.js";
 
@@ -105,11 +108,13 @@ describe("interactive Python sessions (real engine)", async () => {
     expect((await session.run("print(kept)")).stdout).toBe("still here\n");
   });
 
-  it("the session's interactive timeout applies when run() gives none", async () => {
-    await withInteractive({ interactiveSettings: { timeout: 1 } }, async (short) => {
+  it("applies the interactive settings: cell timeout when run() gives none, output history size", async () => {
+    await withInteractive({ interactiveSettings: { timeout: 1, historySize: 3 } }, async (short) => {
       const error = await short.run("import time; time.sleep(5)").catch((e: unknown) => e);
       expect(SandboxTimeoutError.isInstance(error)).toBe(true);
       expect((error as SandboxTimeoutError).timeoutDuration).toBe(1);
+      for (let i = 0; i < 6; i++) await short.run(String(i));
+      expect(Number((await short.run("len(Out)")).value)).toBeLessThanOrEqual(3);
     });
   });
 
@@ -278,6 +283,18 @@ describe("interactive Python: kernel failures (real engine)", () => {
     } finally {
       await container.remove({ force: true });
     }
+  });
+
+  it("a program that forgets close() still ends, and its container is removed (built package)", async () => {
+    const dist = pathToFileURL(fileURLToPath(new URL("../../dist/index.js", import.meta.url))).href;
+    const script = `import { InteractiveSandboxSession } from ${JSON.stringify(dist)};
+const session = await new InteractiveSandboxSession().open();
+console.log(session.containerId);
+console.log((await session.run("21 * 2")).value);`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { timeout: 60_000 });
+    const [id, value] = stdout.trim().split("\n");
+    expect(value).toBe("42");
+    await expect(engineClient().getContainer(id!).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
   it("closing during a cell stops it: NotOpenSessionError, nothing left behind", async () => {

@@ -22,6 +22,8 @@ const MAX_PLOTS_PER_CELL = 64;
 /** Frames carry base64 images at most this large (plus JSON); the kernel replaces bigger ones by a note. */
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const DEFAULT_CELL_TIMEOUT = 300;
+/** setTimeout fires at once for delays beyond this (about 24.8 days): longer timeouts are capped to it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const IMAGE_FORMATS: ReadonlyArray<readonly [string, FileType]> = [
   ["image/png", FileType.PNG],
@@ -176,7 +178,7 @@ export class InteractiveSandboxSession extends SandboxSession {
         void kernel.stop();
       }, INTERRUPT_GRACE_SECONDS * 1000);
     };
-    const timer = setTimeout(() => interrupt("timeout"), timeout * 1000);
+    const timer = setTimeout(() => interrupt("timeout"), Math.min(timeout * 1000, MAX_TIMER_MS));
     const onAbort = () => interrupt("abort");
     options.signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -191,13 +193,16 @@ export class InteractiveSandboxSession extends SandboxSession {
       if (!(error instanceof KernelGone)) throw error;
       if (this.closingSignal.aborted) throw this.closedError();
       if (!escalated) throw this.#died(error.exit, "died while running this cell", capture.partial());
-      await this.#startKernel(container);
     } finally {
       clearTimeout(timer);
       clearTimeout(graceTimer);
       options.signal?.removeEventListener("abort", onAbort);
       // The interrupt must land (or miss, harmlessly) before the next cell can start.
       await interrupting;
+    }
+    if (escalated) {
+      await kernel.stop(); // it may have answered just as it was being stopped
+      await this.#startKernel(container);
     }
 
     if (interrupted) {
