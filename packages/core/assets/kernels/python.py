@@ -79,6 +79,15 @@ def _forward_output():
         _drain()
 
 
+def _flush():
+    """Pushes buffered text into the pipes (the user's code may have replaced sys.stdout: flush ours too)."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
 def _read_exactly(size):
     data = bytearray()
     while len(data) < size:
@@ -162,8 +171,7 @@ def _display(data, metadata=None):
     payload = json.dumps({"data": images, "metadata": info}).encode()
     if len(payload) > CONFIG["maxDisplayBytes"]:
         payload = json.dumps({"error": f"an image of {len(payload)} bytes exceeds the limit of {CONFIG['maxDisplayBytes']}"}).encode()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    _flush()
     with _lock:
         _drain()
         _send(b"D", payload)
@@ -215,8 +223,7 @@ class _Shell(InteractiveShell):
 
     def system(self, cmd):
         """`!cmd` runs on our stdout/stderr pipes like in a terminal: no pty, so no \r\n and stderr stays apart."""
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _flush()
         return self.system_raw(cmd)
 
     def _showtraceback(self, etype, evalue, stb):
@@ -314,8 +321,7 @@ def _execute(shell, request):
         cell.error = cell.error or {"name": type(error).__name__, "message": str(error), "traceback": ""}
     finally:
         _cell = None
-    sys.stdout.flush()
-    sys.stderr.flush()
+    _flush()
     with _lock:
         _drain()
         _send_json(b"R", {"cell": cell.number, "status": "ok" if ok else "error", "value": cell.value, "error": cell.error})

@@ -165,11 +165,12 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
 
   const detach = new AbortController();
   let interrupted: "timeout" | "abort" | undefined;
+  let killing: Promise<void> | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
   const interrupt = (reason: "timeout" | "abort") => {
     if (interrupted) return;
     interrupted = reason;
-    void killRun(backend, containerId, runId, { user: request.user, cleanupPath: request.cleanupPath })
+    killing = killRun(backend, containerId, runId, { user: request.user, cleanupPath: request.cleanupPath })
       // If the stream still has not ended (a process we could not kill holds it), stop waiting.
       .finally(() => {
         graceTimer = setTimeout(() => detach.abort(), 5_000);
@@ -202,6 +203,8 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
     request.signal?.removeEventListener("abort", onAbort);
     request.detach?.removeEventListener("abort", onDetach);
   }
+  // The kill step finishes (survivors killed, code file removed) before the next operation can start.
+  await killing;
 
   if (interrupted === "timeout") {
     throw new SandboxTimeoutError(
