@@ -1,22 +1,9 @@
 // Session latency against the engine floor, measured side by side in one run (issue 2's goals).
-import { hostname } from "node:os";
-import { createSession, engineClient } from "@llm-sandbox/core";
+import { createSession } from "@llm-sandbox/core";
+import { docker, IMAGE, Labels, rawExec, withFloorContainer } from "./floor.ts";
 import { ms, printTable, samples } from "./stats.ts";
 
-const IMAGE = "llm-sandbox/python:latest";
-/** Labelled like sessions' containers, so `llm-sandbox cleanup` finds them if the benchmark dies. */
-const Labels = { "org.llm-sandbox.managed": "true", "org.llm-sandbox.owner-pid": String(process.pid), "org.llm-sandbox.owner-host": hostname() };
-const docker = engineClient();
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
-
-/** One exec create + start + inspect of `true`, through the Engine API: the cheapest possible run. */
-async function rawExec(container: Awaited<ReturnType<typeof docker.createContainer>>, argv: string[]) {
-  const exec = await container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  stream.resume();
-  await new Promise((resolve) => stream.on("end", resolve));
-  await exec.inspect();
-}
 
 /** What `docker run --rm IMAGE true` does, through the Engine API. */
 async function dockerRunTrue() {
@@ -26,10 +13,7 @@ async function dockerRunTrue() {
   await container.remove({ force: true });
 }
 
-const floorContainer = await docker.createContainer({ Image: IMAGE, Entrypoint: ["sleep"], Cmd: ["infinity"], Labels, HostConfig: { Init: true } });
-await floorContainer.start();
-try {
-  await rawExec(floorContainer, ["true"]);
+await withFloorContainer(async (floorContainer) => {
   const execTrue = await samples(RUNS, () => rawExec(floorContainer, ["true"]));
   const execPython = await samples(RUNS, () => rawExec(floorContainer, ["python3", "-c", "print(1)"]));
   const runTrue = await samples(Math.max(5, RUNS / 3), dockerRunTrue);
@@ -63,6 +47,4 @@ try {
     },
     { what: "warm run(print(1))", ...ms(warm), ratio: `${(ms(warm).p50 / floorExec).toFixed(2)}× raw python exec` },
   ]);
-} finally {
-  await floorContainer.remove({ force: true });
-}
+});

@@ -225,6 +225,23 @@ export class SandboxAbortError extends SandboxError {
   }
 }
 
+/**
+ * An interactive session's kernel process ended (out of memory, killed, exited): the state it held is gone.
+ * Every `run()` reports this until `restart()` starts a fresh kernel.
+ */
+export class KernelDiedError extends SandboxError {
+  static override readonly errorName: string = "KernelDiedError";
+  constructor(
+    message: string,
+    /** The kernel's exit code, when the engine reported one (137 = SIGKILL, e.g. out of memory). */
+    readonly exitCode?: number,
+    /** Output of the cell that was running when the kernel died. */
+    readonly partialOutput?: PartialOutput,
+  ) {
+    super(message);
+  }
+}
+
 /** Output was not valid UTF-8 and `encodingErrors` is "strict". The raw bytes are kept. */
 export class OutputDecodingError extends SandboxError {
   static override readonly errorName: string = "OutputDecodingError";
@@ -313,6 +330,7 @@ bindIsInstance(
   LanguageHandlerNotInitializedError,
   SandboxTimeoutError,
   SandboxAbortError,
+  KernelDiedError,
   OutputDecodingError,
   SecurityViolationError,
   PoolExhaustedError,

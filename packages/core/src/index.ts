@@ -13,6 +13,8 @@ export {
 } from "./result.js";
 export { SandboxSession, type CommandOptions, type CommandSpec, type RunOptions, type StreamOptions } from "./session/session.js";
 export { createSession } from "./session/create-session.js";
+export { InteractiveSandboxSession, type InteractiveSessionOptions } from "./interactive/session.js";
+export { type InteractiveSettings, KernelType, type ResolvedInteractiveSettings } from "./interactive/settings.js";
 export type { RuntimeConfigs, SessionOptions } from "./session/options.js";
 export type { CommentSyntax, LanguageHandler, PackageIndexes, SandboxCommand, SandboxContext } from "./languages/handler.js";
 export { getLanguageHandler, registerLanguageHandler, supportedLanguages } from "./languages/registry.js";

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ContainerError } from "../errors.js";
 import { ExecutionResult, type PlotOutput } from "../result.js";
 import { parseOptions, type SessionOptions } from "../session/options.js";
-import { type RunOptions, type SandboxAccess, SandboxSession } from "../session/session.js";
+import { type OpenContainer, type RunOptions, type SandboxAccess, SandboxSession } from "../session/session.js";
 import { captureArchive, collectScript, type PlotCapture, plotCaptureFor, uploadScript } from "./capture.js";
 import { readPlotArchive } from "./collect.js";
 
@@ -55,9 +55,9 @@ export class ArtifactSandboxSession extends SandboxSession {
     this.#plots = [];
   }
 
-  protected override async afterOpen(sandbox: SandboxAccess): Promise<void> {
+  protected override async afterOpen(container: OpenContainer): Promise<void> {
     if (!this.#capture) return;
-    const { output } = await sandbox.exec({
+    const { output } = await this.sandboxFor(container).exec({
       argv: ["/bin/sh", "-c", uploadScript],
       stdin: await captureArchive(this.#capture),
       description: "plot capture set-up",

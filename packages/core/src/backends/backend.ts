@@ -73,6 +73,8 @@ export interface ExecRequest {
   readonly onStderr?: (chunk: Uint8Array) => void;
   /** Stops waiting and releases the stream. Killing the process is the session's job (it knows the run). */
   readonly signal?: AbortSignal;
+  /** False: the open stream does not keep the Node.js process alive (a kernel idling between cells). Default true. */
+  readonly keepAlive?: boolean;
 }
 
 export interface ExecOutcome {

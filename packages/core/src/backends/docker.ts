@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { posix } from "node:path";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type Docker from "dockerode";
 import { type SandboxBackend, SandboxBackend as Backends } from "../enums.js";
@@ -145,6 +146,7 @@ export class DockerBackend implements BackendAdapter {
         ...(request.user ? { User: request.user } : {}),
       });
       stream = (await exec.start({ hijack: true, stdin: stdin !== undefined })) as Duplex;
+      if (request.keepAlive === false) (stream as Partial<Socket>).unref?.();
     } catch (error) {
       throw this.execError(id, error);
     }

@@ -5,8 +5,8 @@ import { ValidationError } from "../errors.js";
 import type { Logger } from "../internal/logger.js";
 import { parseSize } from "../internal/sizes.js";
 
-const seconds = z.number().positive().finite();
-const size = z.union([z.string(), z.number()]).refine((value) => parseSize(value) !== undefined, {
+export const seconds = z.number().positive().finite();
+export const size = z.union([z.string(), z.number()]).refine((value) => parseSize(value) !== undefined, {
   message: 'expected a size such as 512m, 1g or a number of bytes',
 });
 /** `false` turns a limit off explicitly. */

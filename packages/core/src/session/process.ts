@@ -1,6 +1,6 @@
 import type { BackendAdapter } from "../backends/backend.js";
 import type { EncodingErrors } from "../enums.js";
-import { OutputDecodingError, SandboxAbortError, SandboxTimeoutError } from "../errors.js";
+import { OutputDecodingError, type PartialOutput, SandboxAbortError, SandboxTimeoutError } from "../errors.js";
 import { newId } from "../internal/ids.js";
 import { StreamCollector } from "../internal/output.js";
 import { ConsoleOutput } from "../result.js";
@@ -75,6 +75,83 @@ export function byLine(callback: ((text: string) => void) | undefined): ((text: 
 }
 
 /**
+ * One operation's stdout and stderr: decoded as they stream (UTF-8 safe across chunks), capped, passed line-wise
+ * to the callbacks, and turned into a `ConsoleOutput` at the end. stdout may instead be kept as raw bytes.
+ */
+export class OutputCapture {
+  readonly #maxBytes: number;
+  readonly #stdout: StreamCollector | undefined;
+  readonly #stderr: StreamCollector;
+  readonly #raw: Buffer[] = [];
+  #rawBytes = 0;
+
+  constructor(request: Pick<ProcessRequest, "maxOutputBytes" | "encodingErrors" | "onStdout" | "onStderr" | "rawStdout">) {
+    const limits = { maxBytes: request.maxOutputBytes, encodingErrors: request.encodingErrors };
+    this.#maxBytes = request.maxOutputBytes;
+    this.#stdout = request.rawStdout ? undefined : new StreamCollector({ ...limits, onText: byLine(request.onStdout) });
+    this.#stderr = new StreamCollector({ ...limits, onText: byLine(request.onStderr) });
+  }
+
+  stdout(chunk: Uint8Array): void {
+    if (this.#stdout) return this.#stdout.push(chunk);
+    this.#rawBytes += chunk.length;
+    if (this.#rawBytes <= this.#maxBytes) this.#raw.push(Buffer.from(chunk));
+  }
+
+  stderr(chunk: Uint8Array): void {
+    this.#stderr.push(chunk);
+  }
+
+  /** What arrived so far, for errors that interrupt the operation. */
+  partial(): PartialOutput {
+    return { stdout: this.#stdout?.finish().text ?? "", stderr: this.#stderr.finish().text };
+  }
+
+  /** The operation's output; in strict mode, invalid UTF-8 throws `OutputDecodingError` with the raw bytes. */
+  finish(exitCode: number, durationMs: number): ProcessOutput {
+    const out = this.#stdout?.finish();
+    const err = this.#stderr.finish();
+    const invalid = out?.invalidAt !== undefined ? "stdout" : err.invalidAt !== undefined ? "stderr" : undefined;
+    if (invalid) {
+      throw new OutputDecodingError(invalid, (invalid === "stdout" ? out!.invalidAt : err.invalidAt)!, {
+        stdout: out?.bytes ?? new Uint8Array(),
+        stderr: err.bytes,
+        exitCode,
+      });
+    }
+    return {
+      output: new ConsoleOutput({
+        exitCode,
+        stdout: out?.text ?? "",
+        stderr: err.text,
+        stdoutTruncated: out?.truncated ?? this.#rawBytes > this.#maxBytes,
+        stderrTruncated: err.truncated,
+        durationMs,
+      }),
+      ...(this.#stdout ? {} : { stdoutBytes: Buffer.concat(this.#raw) }),
+    };
+  }
+}
+
+/**
+ * Stops every process of one run inside the sandbox (see KILL_SCRIPT) and removes `cleanupPath`. Resolves when
+ * the kill step has finished; never throws (the container may be gone already).
+ */
+export async function killRun(
+  backend: BackendAdapter,
+  containerId: string,
+  runId: string,
+  options: { user?: string | undefined; cleanupPath?: string | undefined } = {},
+): Promise<void> {
+  await backend
+    .exec(containerId, {
+      argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill", runId, options.cleanupPath ?? ""],
+      ...(options.user ? { user: options.user } : {}),
+    })
+    .catch(() => {});
+}
+
+/**
  * One operation in the sandbox: a single exec with the code or data on stdin, output decoded as it streams
  * (UTF-8 safe across chunks, capped), the exit code from the same exec. A timeout or abort kills every process
  * the operation started, so the session stays usable for the next one.
@@ -82,33 +159,19 @@ export function byLine(callback: ((text: string) => void) | undefined): ((text: 
 export async function runProcess(backend: BackendAdapter, containerId: string, request: ProcessRequest): Promise<ProcessOutput> {
   const runId = request.runId ?? newId();
   const started = performance.now();
-  const limits = { maxBytes: request.maxOutputBytes, encodingErrors: request.encodingErrors };
-  const stdout = request.rawStdout ? undefined : new StreamCollector({ ...limits, onText: byLine(request.onStdout) });
-  const rawChunks: Buffer[] = [];
-  let rawBytes = 0;
-  const keepRaw = (chunk: Uint8Array) => {
-    rawBytes += chunk.length;
-    if (rawBytes <= request.maxOutputBytes) rawChunks.push(Buffer.from(chunk));
-  };
-  const stderr = new StreamCollector({ ...limits, onText: byLine(request.onStderr) });
-  const partial = () => ({ stdout: stdout?.finish().text ?? "", stderr: stderr.finish().text });
+  const capture = new OutputCapture(request);
 
   if (request.signal?.aborted) throw new SandboxAbortError();
 
   const detach = new AbortController();
   let interrupted: "timeout" | "abort" | undefined;
+  let killing: Promise<void> | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
-  let killed: Promise<unknown> = Promise.resolve();
   let settled = false;
   const interrupt = (reason: "timeout" | "abort") => {
     if (interrupted) return;
     interrupted = reason;
-    killed = backend
-      .exec(containerId, {
-        argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill", runId, request.cleanupPath ?? ""],
-        ...(request.user ? { user: request.user } : {}),
-      })
-      .catch(() => {})
+    killing = killRun(backend, containerId, runId, { user: request.user, cleanupPath: request.cleanupPath })
       // If the stream still has not ended (a process we could not kill holds it), stop waiting.
       .finally(() => {
         if (!settled) graceTimer = setTimeout(() => detach.abort(), 5_000);
@@ -128,8 +191,8 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
       env: { ...request.env, [RUN_MARKER]: runId },
       ...(request.workdir ? { workdir: request.workdir } : {}),
       ...(request.user ? { user: request.user } : {}),
-      onStdout: (chunk) => (stdout ? stdout.push(chunk) : keepRaw(chunk)),
-      onStderr: (chunk) => stderr.push(chunk),
+      onStdout: (chunk) => capture.stdout(chunk),
+      onStderr: (chunk) => capture.stderr(chunk),
       signal: detach.signal,
     }));
   } catch (error) {
@@ -142,37 +205,16 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
     request.signal?.removeEventListener("abort", onAbort);
     request.detach?.removeEventListener("abort", onDetach);
   }
+  // The kill step finishes (survivors killed, code file removed) before the next operation can start.
+  await killing;
 
-  // The kill step also removes the operation's file: report the interruption once it is done, not before.
-  if (interrupted && !request.detach?.aborted) await killed;
   if (interrupted === "timeout") {
     throw new SandboxTimeoutError(
       `${request.description} timed out after ${request.timeout} seconds; its processes were killed`,
       request.timeout,
-      partial(),
+      capture.partial(),
     );
   }
-  if (interrupted === "abort") throw new SandboxAbortError(partial(), { cause: request.signal?.reason });
-
-  const out = stdout?.finish();
-  const err = stderr.finish();
-  const invalid = out?.invalidAt !== undefined ? "stdout" : err.invalidAt !== undefined ? "stderr" : undefined;
-  if (invalid) {
-    throw new OutputDecodingError(invalid, (invalid === "stdout" ? out!.invalidAt : err.invalidAt)!, {
-      stdout: out?.bytes ?? new Uint8Array(),
-      stderr: err.bytes,
-      exitCode,
-    });
-  }
-  return {
-    output: new ConsoleOutput({
-      exitCode,
-      stdout: out?.text ?? "",
-      stderr: err.text,
-      stdoutTruncated: out?.truncated ?? rawBytes > request.maxOutputBytes,
-      stderrTruncated: err.truncated,
-      durationMs: Math.round(performance.now() - started),
-    }),
-    ...(request.rawStdout ? { stdoutBytes: Buffer.concat(rawChunks) } : {}),
-  };
+  if (interrupted === "abort") throw new SandboxAbortError(capture.partial(), { cause: request.signal?.reason });
+  return capture.finish(exitCode, Math.round(performance.now() - started));
 }

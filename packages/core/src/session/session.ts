@@ -79,7 +79,8 @@ rc=$?; rm -f -- "$SANDBOX_FILE"; exit $rc`;
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
 
-interface OpenContainer {
+/** The container a session runs in, once open. */
+export interface OpenContainer {
   readonly id: string;
   /** Removed on close: created by this session (not attached). */
   readonly created: boolean;
@@ -142,7 +143,7 @@ export class SandboxSession implements AsyncDisposable {
     try {
       this.#container = await this.acquireContainer();
       if (!this.options.skipEnvironmentSetup) await this.setUpEnvironment();
-      await this.afterOpen(this.sandboxFor(this.#container));
+      await this.afterOpen(this.#container);
       this.#state = "open";
     } catch (error) {
       await this.releaseContainer().catch((cleanupError: unknown) => this.logger.warn(`cleanup after failed open: ${cleanupError}`));
@@ -180,7 +181,7 @@ export class SandboxSession implements AsyncDisposable {
 
   /** Runs `code` in the session's language. A failing program is a result with a non-zero `exitCode`. */
   async run(code: string, options: RunOptions = {}): Promise<ExecutionResult> {
-    if (typeof code !== "string" || code.trim() === "") throw new ValidationError("code must be a non-empty string");
+    requireCode(code);
     const libraries = validateLibraries(options.libraries ?? []);
     return this.exclusive(async (container) => {
       await this.beforeRun(code, libraries);
@@ -319,8 +320,8 @@ export class SandboxSession implements AsyncDisposable {
     return result;
   }
 
-  /** Hook: runs when the container is ready and set up, before the session counts as open. */
-  protected async afterOpen(_sandbox: SandboxAccess): Promise<void> {}
+  /** Hook: the container is ready and set up, the session not yet open; a failure here closes the session. */
+  protected async afterOpen(_container: OpenContainer): Promise<void> {}
 
   /** Creates (or attaches to) the container. Pooled sessions override this to borrow one. */
   protected async acquireContainer(): Promise<OpenContainer> {
@@ -437,7 +438,7 @@ export class SandboxSession implements AsyncDisposable {
     await this.installLocked(container, this.options.libraries);
   }
 
-  private async installLocked(container: OpenContainer, libraries: readonly string[], signal?: AbortSignal): Promise<void> {
+  protected async installLocked(container: OpenContainer, libraries: readonly string[], signal?: AbortSignal): Promise<void> {
     const wanted = [...new Set(libraries)].filter((name) => !this.#installed.has(name));
     if (wanted.length === 0) return;
     if (this.options.skipEnvironmentSetup) {
@@ -480,7 +481,7 @@ export class SandboxSession implements AsyncDisposable {
   }
 
   /** Exec access to the session's container for hooks, with the session's defaults. */
-  private sandboxFor(container: OpenContainer): SandboxAccess {
+  protected sandboxFor(container: OpenContainer): SandboxAccess {
     return { exec: (request) => this.process(container, request) };
   }
 
@@ -497,15 +498,23 @@ export class SandboxSession implements AsyncDisposable {
         ...request,
       });
     } catch (error) {
-      if (this.#closing.signal.aborted && !request.signal?.aborted) {
-        throw new NotOpenSessionError(this.#expired ? this.expiredMessage() : "The session was closed during the operation");
-      }
+      if (this.#closing.signal.aborted && !request.signal?.aborted) throw this.closedError();
       throw error;
     }
   }
 
+  /** Aborted when the session starts closing: long-lived streams into the container stop waiting then. */
+  protected get closingSignal(): AbortSignal {
+    return this.#closing.signal;
+  }
+
+  /** What an operation cut short by `close()` (or the session's expiry) throws. */
+  protected closedError(): NotOpenSessionError {
+    return new NotOpenSessionError(this.#expired ? this.expiredMessage() : "The session was closed during the operation");
+  }
+
   /** Serialises operations: one at a time, in call order; each re-checks that the session is still open. */
-  private exclusive<T>(operation: (container: OpenContainer) => Promise<T>): Promise<T> {
+  protected exclusive<T>(operation: (container: OpenContainer) => Promise<T>): Promise<T> {
     const result = this.#queue.then(() => operation(this.requireOpen()));
     this.#queue = result.catch(() => {});
     return result;
@@ -554,6 +563,11 @@ function fileError(path: string, output: ConsoleOutput): SandboxError {
     default:
       return new ContainerError(`File transfer for ${path} failed: ${output.stderr.trim() || `exit code ${output.exitCode}`}`);
   }
+}
+
+/** `run()`'s code must be a non-empty string. */
+export function requireCode(code: unknown): asserts code is string {
+  if (typeof code !== "string" || code.trim() === "") throw new ValidationError("code must be a non-empty string");
 }
 
 function commandArgv(command: string | readonly string[]): readonly string[] {
