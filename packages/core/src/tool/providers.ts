@@ -43,7 +43,8 @@ export type SessionProviderOptions = Omit<SessionOptions, "lang"> & {
   languages?: readonly string[];
   /** Default: `defaultSessionFactory` (plots captured for Python and R). */
   createSession?: SessionFactory;
-  /** The sessions capture plots, so the model is told how to show them. Default: true with the default factory. */
+  /** The sessions capture plots, so the model is told how to show them. Default: true with the default factory
+   * when a language with plot capture is offered. */
   plots?: boolean;
 };
 
@@ -53,9 +54,10 @@ export const defaultSessionFactory: SessionFactory = (options) =>
 
 /** Validates the options once, up front, so configuration mistakes surface before the first tool call. */
 function prepare(options: SessionProviderOptions, reuse: SandboxInfo["reuse"]) {
-  const { languages, createSession = defaultSessionFactory, plots = options.createSession === undefined, ...sessionOptions } = options;
+  const { languages, createSession = defaultSessionFactory, plots, ...sessionOptions } = options;
   const handlers = [...new Set((languages ?? supportedLanguages()).map((name) => getLanguageHandler(name)))];
-  const info = describeSessions(parseOptions(sessionOptionsSchema, sessionOptions), handlers, reuse, plots);
+  const capturesPlots = plots ?? (options.createSession === undefined && handlers.some((h) => plotLanguages().includes(h.name)));
+  const info = describeSessions(parseOptions(sessionOptionsSchema, sessionOptions), handlers, reuse, capturesPlots);
   const open = (language: string) => createSession({ ...sessionOptions, lang: getLanguageHandler(language).name }).open();
   return { info, open };
 }

@@ -9,7 +9,7 @@ import {
 } from "../errors.js";
 import { getLanguageHandler } from "../languages/registry.js";
 import { ExecutionResult, type PlotOutput } from "../result.js";
-import type { SandboxSession } from "../session/session.js";
+import { SandboxSession } from "../session/session.js";
 import { describeSandboxTool } from "./description.js";
 import { executeTool, streamTool, toolCallError } from "./execute.js";
 import { formatToolResult, modelImages, summarizeResult, truncateForModel } from "./format.js";
@@ -233,7 +233,10 @@ describe("session providers (configuration)", () => {
   it("validate options up front and describe what they give", () => {
     const provider = perCall({ languages: ["py", "python", "js"], executionTimeout: 30, runtimeConfigs: { network: true } });
     expect(provider.info.languages.map((l) => l.name)).toEqual(["python", "javascript"]);
-    expect(provider.info).toMatchObject({ reuse: "per-call", network: true, timeoutSeconds: 30, workdir: "/sandbox", plots: false });
+    expect(provider.info).toMatchObject({ reuse: "per-call", network: true, timeoutSeconds: 30, workdir: "/sandbox", plots: true });
+    // Plots are described only where sessions can capture them.
+    expect(perCall({ languages: ["js"] }).info.plots).toBe(false);
+    expect(perCall({ languages: ["python"], createSession: (o) => new SandboxSession(o) }).info.plots).toBe(false);
     expect(() => perCall({ languages: ["cobol"] })).toThrow(/cobol/);
     expect(() => perCall({ defaultTimeout: -1 })).toThrow(ValidationError);
   });
