@@ -14,16 +14,18 @@ const KILL_GRACE_SECONDS = 2;
 /**
  * Runs inside the sandbox to stop one operation: TERM to every process carrying the run's marker (children and
  * daemonised grandchildren included, whatever their process group), KILL to survivors after the grace period,
- * then removes the operation's file. Runs as the operation's user, which may signal its own processes.
+ * then removes the operation's file. Runs as the operation's user, which may signal its own processes. It uses
+ * only shell builtins (`read` drops the NULs of /proc/PID/environ), so it works even when a fork bomb has taken
+ * every process slot: the engine starts this script regardless of the pids limit, but it could not fork.
  */
 const KILL_SCRIPT = `m="${RUN_MARKER}=$1"
-marked() { for e in /proc/[0-9]*/environ; do
-  if tr '\\0' '\\n' < "$e" 2>/dev/null | grep -qxF "$m"; then p=\${e#/proc/}; echo "\${p%/environ}"; fi
+signal() { n=0; for e in /proc/[0-9]*/environ; do
+  v=; IFS= read -r v < "$e" 2>/dev/null
+  case "$v" in *"$m"*) p=\${e#/proc/}; kill -"$1" "\${p%/environ}" 2>/dev/null && n=$((n+1));; esac
 done; }
-signal() { for p in $(marked); do kill -"$1" "$p" 2>/dev/null; done; }
 signal TERM
-i=0; while [ $i -lt ${KILL_GRACE_SECONDS * 10} ] && [ -n "$(marked)" ]; do sleep 0.1; i=$((i+1)); done
-signal KILL
+i=0; while [ $i -lt ${KILL_GRACE_SECONDS * 10} ]; do signal 0; [ $n -eq 0 ] && break; sleep 0.1 2>/dev/null; i=$((i+1)); done
+i=0; while [ $i -lt 100 ]; do signal KILL; [ $n -eq 0 ] && break; i=$((i+1)); done
 [ -z "$2" ] || rm -rf -- "$2"`;
 
 export interface ProcessRequest {
