@@ -12,21 +12,38 @@ export const RUN_MARKER = "LLM_SANDBOX_RUN";
 const KILL_GRACE_SECONDS = 2;
 
 /**
+ * Shell function `signal SIG`: sends SIG to every process whose environment holds "$m" (but not to this shell) and
+ * counts them in "$n". Builtins only (`read` drops the NULs of /proc/PID/environ), so it works even when a fork bomb
+ * holds every process slot: the engine starts an exec regardless of the pids limit, but the exec could not fork.
+ */
+const SIGNAL_MARKED = `signal() { n=0; for e in /proc/[0-9]*/environ; do
+  p=\${e#/proc/}; p=\${p%/environ}; [ "$p" = "$$" ] && continue
+  v=; IFS= read -r v < "$e" 2>/dev/null
+  case "$v" in *"$m"*) kill -"$1" "$p" 2>/dev/null && n=$((n+1));; esac
+done; }
+freeze() { signal STOP; signal STOP; signal STOP; }
+finish() { freeze; i=0; while [ $i -lt 100 ]; do signal KILL; [ $n -eq 0 ] && break; i=$((i+1)); done; }`;
+
+/**
  * Runs inside the sandbox to stop one operation: TERM to every process carrying the run's marker (children and
  * daemonised grandchildren included, whatever their process group), KILL to survivors after the grace period,
- * then removes the operation's file. Runs as the operation's user, which may signal its own processes. It uses
- * only shell builtins (`read` drops the NULs of /proc/PID/environ), so it works even when a fork bomb has taken
- * every process slot: the engine starts this script regardless of the pids limit, but it could not fork.
+ * then removes the operation's file. Runs as the operation's user, which may signal its own processes. Processes
+ * are frozen (STOP) before each round, so a fork bomb cannot refill the slots that killing frees.
  */
 const KILL_SCRIPT = `m="${RUN_MARKER}=$1"
-signal() { n=0; for e in /proc/[0-9]*/environ; do
-  v=; IFS= read -r v < "$e" 2>/dev/null
-  case "$v" in *"$m"*) p=\${e#/proc/}; kill -"$1" "\${p%/environ}" 2>/dev/null && n=$((n+1));; esac
-done; }
-signal TERM
+${SIGNAL_MARKED}
+freeze; signal TERM; signal CONT
 i=0; while [ $i -lt ${KILL_GRACE_SECONDS * 10} ]; do signal 0; [ $n -eq 0 ] && break; sleep 0.1 2>/dev/null; i=$((i+1)); done
-i=0; while [ $i -lt 100 ]; do signal KILL; [ $n -eq 0 ] && break; i=$((i+1)); done
+finish
 [ -z "$2" ] || rm -rf -- "$2"`;
+
+/**
+ * Shell lines ending an operation that finished: KILL whatever processes it left behind (background jobs, the tail
+ * of a fork bomb), so every run starts with the sandbox's process slots and memory free.
+ */
+export const REAP_LEFTOVERS = `m="${RUN_MARKER}=$${RUN_MARKER}"
+${SIGNAL_MARKED}
+finish`;
 
 export interface ProcessRequest {
   readonly argv: readonly string[];

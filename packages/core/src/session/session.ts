@@ -29,7 +29,7 @@ import { createBackend } from "./backend-factory.js";
 import { onProcessExit } from "./exit-cleanup.js";
 import { KILLED_EXIT_CODE, OOM_COUNTER_SCRIPT, oomKills, outOfMemoryError } from "./out-of-memory.js";
 import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema, validateLibraries } from "./options.js";
-import { type ProcessOutput, type ProcessRequest, runProcess } from "./process.js";
+import { type ProcessOutput, type ProcessRequest, REAP_LEFTOVERS, runProcess } from "./process.js";
 
 export interface StreamOptions {
   /** Receives decoded stdout text as it arrives (never splits a character). */
@@ -62,13 +62,16 @@ const CODE_WRITE_FAILED = 125;
 
 /**
  * Writes the code from stdin to `$SANDBOX_FILE`, runs the language's script with stdin from /dev/null (so
- * background children do not keep the exec's stdin), removes the file and exits with the program's status.
+ * background children do not keep the exec's stdin), ends the processes the program left behind, removes the file
+ * and exits with the program's status.
  */
 const RUN_WRAPPER = (runScript: string) =>
   `cat > "$SANDBOX_FILE" || { echo "[llm-sandbox] cannot write $SANDBOX_FILE" >&2; exit ${CODE_WRITE_FAILED}; }
 { ${runScript}
 } < /dev/null
-rc=$?; rm -f -- "$SANDBOX_FILE"; exit $rc`;
+rc=$?
+${REAP_LEFTOVERS}
+rm -f -- "$SANDBOX_FILE"; exit $rc`;
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
 
