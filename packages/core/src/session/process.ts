@@ -4,46 +4,7 @@ import { OutputDecodingError, SandboxAbortError, SandboxTimeoutError } from "../
 import { newId } from "../internal/ids.js";
 import { StreamCollector } from "../internal/output.js";
 import { ConsoleOutput } from "../result.js";
-
-/** Every process of one operation inherits this variable; it is how the kill step finds them all. */
-export const RUN_MARKER = "LLM_SANDBOX_RUN";
-
-/** Seconds between TERM and KILL when an operation is interrupted. */
-const KILL_GRACE_SECONDS = 2;
-
-/**
- * Shell function `signal SIG`: sends SIG to every process whose environment holds "$m" (but not to this shell) and
- * counts them in "$n". Builtins only (`read` drops the NULs of /proc/PID/environ), so it works even when a fork bomb
- * holds every process slot: the engine starts an exec regardless of the pids limit, but the exec could not fork.
- */
-const SIGNAL_MARKED = `signal() { n=0; for e in /proc/[0-9]*/environ; do
-  p=\${e#/proc/}; p=\${p%/environ}; [ "$p" = "$$" ] && continue
-  v=; IFS= read -r v < "$e" 2>/dev/null
-  case "$v" in *"$m"*) kill -"$1" "$p" 2>/dev/null && n=$((n+1));; esac
-done; }
-freeze() { signal STOP; signal STOP; signal STOP; }
-finish() { freeze; i=0; while [ $i -lt 100 ]; do signal KILL; [ $n -eq 0 ] && break; i=$((i+1)); done; }`;
-
-/**
- * Runs inside the sandbox to stop one operation: TERM to every process carrying the run's marker (children and
- * daemonised grandchildren included, whatever their process group), KILL to survivors after the grace period,
- * then removes the operation's file. Runs as the operation's user, which may signal its own processes. Processes
- * are frozen (STOP) before each round, so a fork bomb cannot refill the slots that killing frees.
- */
-const KILL_SCRIPT = `m="${RUN_MARKER}=$1"
-${SIGNAL_MARKED}
-freeze; signal TERM; signal CONT
-i=0; while [ $i -lt ${KILL_GRACE_SECONDS * 10} ]; do signal 0; [ $n -eq 0 ] && break; sleep 0.1 2>/dev/null; i=$((i+1)); done
-finish
-[ -z "$2" ] || rm -rf -- "$2"`;
-
-/**
- * Shell lines ending an operation that finished: KILL whatever processes it left behind (background jobs, the tail
- * of a fork bomb), so every run starts with the sandbox's process slots and memory free.
- */
-export const REAP_LEFTOVERS = `m="${RUN_MARKER}=$${RUN_MARKER}"
-${SIGNAL_MARKED}
-finish`;
+import { killRun, RUN_MARKER } from "./process-control.js";
 
 export interface ProcessRequest {
   readonly argv: readonly string[];
@@ -117,19 +78,14 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
   const detach = new AbortController();
   let interrupted: "timeout" | "abort" | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
+  let killing: Promise<void> | undefined;
   const interrupt = (reason: "timeout" | "abort") => {
     if (interrupted) return;
     interrupted = reason;
-    void backend
-      .exec(containerId, {
-        argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill", runId, request.cleanupPath ?? ""],
-        ...(request.user ? { user: request.user } : {}),
-      })
-      .catch(() => {})
+    killing = killRun(backend, containerId, runId, request.cleanupPath, request.user).then(() => {
       // If the stream still has not ended (a process we could not kill holds it), stop waiting.
-      .finally(() => {
-        graceTimer = setTimeout(() => detach.abort(), 5_000);
-      });
+      graceTimer = setTimeout(() => detach.abort(), 5_000);
+    });
   };
   const timer = setTimeout(() => interrupt("timeout"), request.timeout * 1000);
   const onAbort = () => interrupt("abort");
@@ -157,6 +113,11 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
     clearTimeout(graceTimer);
     request.signal?.removeEventListener("abort", onAbort);
     request.detach?.removeEventListener("abort", onDetach);
+  }
+  // The kill step is part of an interrupted operation: the next one starts when it is done.
+  if (killing && !request.detach?.aborted) {
+    await killing;
+    clearTimeout(graceTimer);
   }
 
   if (interrupted === "timeout") {

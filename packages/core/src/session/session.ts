@@ -29,7 +29,8 @@ import { createBackend } from "./backend-factory.js";
 import { onProcessExit } from "./exit-cleanup.js";
 import { KILLED_EXIT_CODE, OOM_COUNTER_SCRIPT, oomKills, outOfMemoryError } from "./out-of-memory.js";
 import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema, validateLibraries } from "./options.js";
-import { type ProcessOutput, type ProcessRequest, REAP_LEFTOVERS, runProcess } from "./process.js";
+import { type ProcessOutput, type ProcessRequest, runProcess } from "./process.js";
+import { launchProgram, REAP_LEFTOVERS } from "./process-control.js";
 
 export interface StreamOptions {
   /** Receives decoded stdout text as it arrives (never splits a character). */
@@ -61,14 +62,12 @@ const CA_ENV = ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_C
 const CODE_WRITE_FAILED = 125;
 
 /**
- * Writes the code from stdin to `$SANDBOX_FILE`, runs the language's script with stdin from /dev/null (so
- * background children do not keep the exec's stdin), ends the processes the program left behind, removes the file
- * and exits with the program's status.
+ * Writes the code from stdin to `$SANDBOX_FILE`, runs the language's script as the run's program (see
+ * process-control.ts), ends the processes it left behind, removes the file and exits with the program's status.
  */
 const RUN_WRAPPER = (runScript: string) =>
   `cat > "$SANDBOX_FILE" || { echo "[llm-sandbox] cannot write $SANDBOX_FILE" >&2; exit ${CODE_WRITE_FAILED}; }
-{ ${runScript}
-} < /dev/null
+${launchProgram(runScript)}
 rc=$?
 ${REAP_LEFTOVERS}
 rm -f -- "$SANDBOX_FILE"; exit $rc`;
