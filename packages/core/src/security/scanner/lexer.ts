@@ -1,4 +1,4 @@
-import type { Interpolation, Quote, Syntax } from "./syntax.js";
+import type { Feature, Interpolation, Syntax } from "./syntax.js";
 
 export type TokenKind = "word" | "punct" | "string" | "newline" | "comment";
 
@@ -80,7 +80,7 @@ class Lexer {
     this.prose = new Uint8Array(s.length);
   }
 
-  private has(feature: Parameters<Syntax["features"]["has"]>[0]): boolean {
+  private has(feature: Feature): boolean {
     return this.syntax.features.has(feature);
   }
 
@@ -172,8 +172,7 @@ class Lexer {
       text += ch;
       i += ch.length;
     }
-    // Python compares identifiers after NFKC normalisation: `ｏｓ` is `os`.
-    const token = this.push("word", this.has("python-prefixes") ? text.normalize("NFKC") : text, start, i);
+    const token = this.push("word", this.has("nfkc-identifiers") ? text.normalize("NFKC") : text, start, i);
     if (escaped) token.escaped = true;
     return i;
   }

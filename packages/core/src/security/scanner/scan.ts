@@ -55,7 +55,7 @@ export function scanCode(code: string, language: SupportedLanguage, depth = 0): 
       comment[i]! &= inComment[i]!;
     }
   }
-  const { view, viewToSource } = buildView(source, comment, prose, language === "python");
+  const { view, viewToSource } = buildView(source, comment, prose, syntax.features.has("nfkc-identifiers"));
 
   const extractions = lexed.map((reading) => extract(language, reading.tokens, source));
   const modules = unique(extractions.flatMap((e) => e.modules), (m) => `${m.start}:${m.module}`);
@@ -128,8 +128,9 @@ function commentMask({ source, tokens }: Lexed): Uint8Array {
   return mask;
 }
 
-function unique<T>(items: readonly T[], key: (item: T) => string): T[] {
+/** One of each item (by key), in the order of the code. */
+function unique<T extends { readonly start: number }>(items: readonly T[], key: (item: T) => string): T[] {
   const seen = new Map<string, T>();
   for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
-  return [...seen.values()].sort((a, b) => (a as { start: number }).start - (b as { start: number }).start);
+  return [...seen.values()].sort((a, b) => a.start - b.start);
 }

@@ -24,6 +24,8 @@ export type Feature =
   | "hashbang"
   /** String prefixes r/b/u/f (raw, f-string fields are code). */
   | "python-prefixes"
+  /** Identifiers compare after NFKC normalisation (Python: `ｏｓ` is `os`). */
+  | "nfkc-identifiers"
   /** `/…/` after an operator is a regular expression (read both ways when unsure). */
   | "regex-literals"
   /** C++ `R"delim(…)delim"`. */
@@ -76,7 +78,7 @@ export const SYNTAX: Readonly<Record<SupportedLanguage, Syntax>> = {
     blockComments: [],
     quotes: [q("'''", { multiline: true }), q('"""', { multiline: true }), q("'"), q('"')],
     word: /[\p{ID_Continue}]/u,
-    features: features("python-prefixes"),
+    features: features("python-prefixes", "nfkc-identifiers"),
   },
   javascript,
   typescript: javascript,
