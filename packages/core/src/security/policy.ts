@@ -196,7 +196,7 @@ export class SecurityPolicy {
   }
 
   /** True when a finding of this severity blocks under this policy's threshold. */
-  blocks(severity: SecurityIssueSeverity): boolean {
+  blocks(severity: number): boolean {
     return this.severityThreshold > SecurityIssueSeverity.SAFE && severity >= this.severityThreshold;
   }
 
@@ -204,7 +204,7 @@ export class SecurityPolicy {
   check(code: string, language: string): SecurityCheckResult {
     const lang = scannedLanguage(language);
     const violations = this.findings(scanCode(code, lang), undefined);
-    return { safe: !violations.some((violation) => this.blocks(violation.severity as SecurityIssueSeverity)), violations };
+    return { safe: !violations.some((violation) => this.blocks(violation.severity)), violations };
   }
 
   /** Libraries whose names are restricted modules at a blocking severity (installing them is refused). */
@@ -267,7 +267,7 @@ const toModule = (module: RestrictedModule | RestrictedModuleInit) => (module in
 
 /** The message of a refusal: the blocking findings, each with its line. */
 export function describeViolations(policy: SecurityPolicy, violations: readonly SecurityViolation[]): string {
-  const blocking = violations.filter((v) => policy.blocks(v.severity as SecurityIssueSeverity));
+  const blocking = violations.filter((v) => policy.blocks(v.severity));
   const lines = blocking.map((v) => `  - ${v.line ? `line ${v.line}: ` : ""}${v.description} [${severityName(v.severity as SecurityIssueSeverity)}]${v.snippet ? `: ${v.snippet}` : ""}`);
   return `Refused by the security policy (blocks ${severityName(policy.severityThreshold)} and above):\n${lines.join("\n")}`;
 }

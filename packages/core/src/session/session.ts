@@ -24,7 +24,7 @@ import { extractArchive, packHostPath } from "../internal/tar.js";
 import type { LanguageHandler, SandboxCommand, SandboxContext } from "../languages/handler.js";
 import { getLanguageHandler } from "../languages/registry.js";
 import { ConsoleOutput, type ExecutionErrorInfo, ExecutionResult } from "../result.js";
-import { describeViolations, type SecurityCheckResult, type SecurityIssueSeverity, type SecurityPolicy } from "../security/policy.js";
+import { describeViolations, type SecurityCheckResult, type SecurityPolicy } from "../security/policy.js";
 import { createBackend } from "./backend-factory.js";
 import { onProcessExit } from "./exit-cleanup.js";
 import { KILLED_EXIT_CODE, OOM_COUNTER_SCRIPT, oomKills, outOfMemoryError } from "./out-of-memory.js";
@@ -296,7 +296,7 @@ export class SandboxSession implements AsyncDisposable {
       ...(code === undefined ? [] : policy.check(code, this.language.name).violations),
       ...policy.refusedLibraries(libraries, this.language.name),
     ];
-    if (!violations.some((violation) => policy.blocks(violation.severity as SecurityIssueSeverity))) return;
+    if (!violations.some((violation) => policy.blocks(violation.severity))) return;
     const message = describeViolations(policy, violations);
     if (this.options.securityMode === "advisory") this.logger.warn(`[advisory] ${message}`);
     else throw new SecurityViolationError(message, violations);
@@ -322,7 +322,7 @@ export class SandboxSession implements AsyncDisposable {
     }
   }
 
-  /** Hook for subclasses and the security engine: runs before any code reaches the sandbox. */
+  /** Hook for subclasses: runs before any code reaches the sandbox (after the security policy's check). */
   protected async beforeRun(_code: string, _libraries: readonly string[]): Promise<void> {}
 
   /** Creates (or attaches to) the container. Pooled sessions override this to borrow one. */
