@@ -21,16 +21,17 @@ const KILL_GRACE_SECONDS = 2;
 const groupFile = (runId: string) => `/dev/shm/.llm-sandbox-${runId}`;
 
 /**
- * Shell functions, given "$m" (the marker) and "$gf" (the group file). `signal SIG` signals the program's group and
- * the group (or the process) of everything else carrying the marker, this shell excepted, and counts in "$n".
- * `finish` freezes them all, then kills them. `settle` waits (without forking) until killed processes have been
- * reaped and their slots are free again, so this shell can fork once more.
+ * Shell functions, given "$m" (the marker) and "$gf" (the group file). `signal SIG…` sends the signals, in order,
+ * to the program's group and to the group (or the process) of everything else carrying the marker, this shell
+ * excepted, and counts the targets in "$n". `finish` freezes them all, then kills them. `settle` waits (without
+ * forking) until killed processes have been reaped and their slots are free again, so this shell can fork again.
  */
 const PROCESS_FUNCTIONS = `group() { s=; { read -r s < "/proc/$1/stat"; } 2>/dev/null; s=\${s##*) }; set -- $s; g=\${3:-}; }
 group self; own=$g
 P=; { read -r P < "$gf"; } 2>/dev/null; case "$P" in ''|*[!0-9]*|0|1) P=;; esac
-signal() { sig=$1; n=0; seen=" "
-  if [ -n "$P" ] && [ "$P" != "$own" ] && kill -"$sig" -"$P" 2>/dev/null; then n=1; seen=" $P "; fi
+send() { t=$1; shift; ok=; for sig; do kill -"$sig" "$t" 2>/dev/null && ok=1; done; [ -n "$ok" ] && n=$((n+1)); }
+signal() { n=0; seen=" "
+  if [ -n "$P" ] && [ "$P" != "$own" ]; then send -"$P" "$@"; seen=" $P "; fi
   for e in /proc/[0-9]*/environ; do
     p=\${e#/proc/}; p=\${p%/environ}; [ "$p" = "$$" ] && continue
     v=; { IFS= read -r v < "$e"; } 2>/dev/null
@@ -38,8 +39,8 @@ signal() { sig=$1; n=0; seen=" "
     group "$p"
     if [ -n "$g" ] && [ "$g" != "$own" ]; then
       case "$seen" in *" $g "*) continue;; esac
-      seen="$seen$g "; kill -"$sig" -"$g" 2>/dev/null && n=$((n+1))
-    else kill -"$sig" "$p" 2>/dev/null && n=$((n+1)); fi
+      seen="$seen$g "; send -"$g" "$@"
+    else send "$p" "$@"; fi
   done; }
 finish() { signal STOP; signal STOP; i=0; while [ $i -lt 50 ]; do signal KILL; [ $n -eq 0 ] && break; i=$((i+1)); done; }
 settle() { i=0; while [ $i -lt 20000 ]; do
@@ -75,9 +76,9 @@ rm -f -- "$gf"`;
  */
 const KILL_SCRIPT = `m="${RUN_MARKER}=$1"; gf=${groupFile("$1")}
 ${PROCESS_FUNCTIONS}
-signal STOP; signal TERM; signal CONT
+signal STOP TERM CONT
 i=0; while [ $i -lt ${KILL_GRACE_SECONDS * 10} ]; do signal 0; [ $n -eq 0 ] && break; sleep 0.1 2>/dev/null; i=$((i+1)); done
-finish; settle
+[ $n -eq 0 ] || { finish; settle; }
 [ -z "$2" ] || rm -rf -- "$2"
 rm -f -- "$gf"
 exit 0`;

@@ -114,9 +114,9 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
     request.signal?.removeEventListener("abort", onAbort);
     request.detach?.removeEventListener("abort", onDetach);
   }
-  // The kill step is part of an interrupted operation: the next one starts when it is done.
+  // The kill step is part of an interrupted operation: the next one starts when it is done (or a second later).
   if (killing && !request.detach?.aborted) {
-    await killing;
+    await Promise.race([killing, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     clearTimeout(graceTimer);
   }
 
