@@ -256,8 +256,13 @@ export class OutputDecodingError extends SandboxError {
 
 export interface SecurityViolation {
   readonly description: string;
+  /** `SecurityIssueSeverity`: 0 SAFE, 1 LOW, 2 MEDIUM, 3 HIGH. */
   readonly severity: number;
+  /** What found it: a pattern, a restricted module used, dynamic code the scanner cannot resolve, or a library to install. */
+  readonly kind?: "pattern" | "module" | "dynamic-import" | "dynamic-eval" | "library";
   readonly pattern?: string;
+  /** The restricted module that was used. */
+  readonly module?: string;
   readonly line?: number;
   readonly snippet?: string;
 }

@@ -16,6 +16,7 @@ export { createSession } from "./session/create-session.js";
 export { InteractiveSandboxSession, type InteractiveSessionOptions } from "./interactive/session.js";
 export { type InteractiveSettings, KernelType, type ResolvedInteractiveSettings } from "./interactive/settings.js";
 export type { RuntimeConfigs, SessionOptions } from "./session/options.js";
+export * from "./security/index.js";
 export type { CommentSyntax, LanguageHandler, PackageIndexes, SandboxCommand, SandboxContext } from "./languages/handler.js";
 export { getLanguageHandler, registerLanguageHandler, supportedLanguages } from "./languages/registry.js";
 export type { AttachedContainer, BackendAdapter, ContainerSpec, ExecOutcome, ExecRequest, NetworkPolicy } from "./backends/backend.js";

@@ -3,7 +3,7 @@ import type { BackendAdapter } from "../backends/backend.js";
 import { newId } from "../internal/ids.js";
 import type { Logger } from "../internal/logger.js";
 import type { ExecutionErrorInfo } from "../result.js";
-import { killRun, RUN_MARKER } from "../session/process.js";
+import { killRun, RUN_MARKER } from "../session/process-control.js";
 import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameKind } from "./frames.js";
 
 export interface KernelLaunch {

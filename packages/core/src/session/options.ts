@@ -4,6 +4,9 @@ import { EncodingErrors, SandboxBackend } from "../enums.js";
 import { ValidationError } from "../errors.js";
 import type { Logger } from "../internal/logger.js";
 import { parseSize } from "../internal/sizes.js";
+import { SecurityPolicy } from "../security/policy.js";
+import { getSecurityPolicy, SECURITY_PRESETS } from "../security/presets.js";
+import { unsafeRuntimeSettings } from "../security/runtime-config.js";
 
 export const seconds = z.number().positive().finite();
 export const size = z.union([z.string(), z.number()]).refine((value) => parseSize(value) !== undefined, {
@@ -24,7 +27,7 @@ const url = z.url();
 export const runtimeConfigsSchema = z.strictObject({
   /** CPU cores (fractions allowed). Default 1. */
   cpus: z.union([z.number().positive().max(1024), z.literal(false)]).optional(),
-  /** Memory limit, no swap. Default "1g". In-memory workdir and /tmp count against it. */
+  /** Memory limit, no swap. Default "1g". In-memory workdir and /tmp count against it (by default they get half and a quarter of it). */
   memory: sizeOrOff.optional(),
   /** Maximum number of processes (fork bombs stop here). Default 256. */
   pids: z.union([z.number().int().positive(), z.literal(false)]).optional(),
@@ -34,14 +37,19 @@ export const runtimeConfigsSchema = z.strictObject({
   network: z.union([z.boolean(), z.string().min(1)]).optional(),
   /** Read-only root filesystem. Default true (false when committing the container). */
   readOnly: z.boolean().optional(),
-  /** Size of the in-memory workdir. Default "1g"; false = the container's own filesystem. */
+  /** Size of the in-memory workdir. Default: half the memory limit (1 GiB without one); false = the container's own filesystem. */
   workdirSize: sizeOrOff.optional(),
-  /** Size of the in-memory /tmp. Default "512m"; false = the container's own filesystem. */
+  /** Size of the in-memory /tmp. Default: a quarter of the memory limit (512 MiB without one); false = the container's own filesystem. */
   tmpSize: sizeOrOff.optional(),
   /** Extra environment variables for every program in the sandbox. */
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "invalid environment variable name"), z.string()).optional(),
   /** Engine-specific settings merged into the create request (Docker: top-level keys and HostConfig). */
   passthrough: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * Allow settings that weaken the sandbox: host network/PID/IPC namespaces, privileged mode, host mounts, added
+   * capabilities or devices, confinement switched off (see docs/security.md). Default false: they are refused.
+   */
+  allowUnsafe: z.boolean().optional(),
 });
 export type RuntimeConfigs = z.input<typeof runtimeConfigsSchema>;
 
@@ -103,6 +111,16 @@ export const sessionOptionsSchema = z
     labels: z.record(z.string(), z.string()).default({}),
     verbose: z.boolean().default(false),
     logger: loggerSchema.optional(),
+    /**
+     * A security policy (or a preset name: minimal, development, educational, data_science, web_scraping, production,
+     * strict). `run()` refuses code it blocks, and installs of restricted libraries, before anything reaches the sandbox.
+     */
+    securityPolicy: z
+      .union([z.custom<SecurityPolicy>((value) => value instanceof SecurityPolicy, { message: "expected a SecurityPolicy" }), z.enum(SECURITY_PRESETS)])
+      .transform((value) => (typeof value === "string" ? getSecurityPolicy(value) : value))
+      .optional(),
+    /** "enforce" (default): blocked code is refused with SecurityViolationError. "advisory": it runs, with a warning logged. */
+    securityMode: z.enum(["enforce", "advisory"]).default("enforce"),
     /** A dockerode client (Docker or Podman's compatible API). Default: from DOCKER_HOST or the default socket. */
     client: z.custom<Docker>((value) => typeof value === "object" && value !== null && "modem" in value, {
       message: "expected a dockerode client",
@@ -114,6 +132,15 @@ export const sessionOptionsSchema = z
     }
     if (options.containerId && options.dockerfile) {
       ctx.addIssue({ code: "custom", message: "Cannot use 'dockerfile' with existing 'containerId'" });
+    }
+    if (!options.runtimeConfigs.allowUnsafe) {
+      for (const { path, reason } of unsafeRuntimeSettings(options.runtimeConfigs)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["runtimeConfigs", ...path.split(".")],
+          message: `${path.split(".").at(-1)} ${reason}; refused unless runtimeConfigs.allowUnsafe is true`,
+        });
+      }
     }
   });
 

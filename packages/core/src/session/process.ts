@@ -4,27 +4,7 @@ import { OutputDecodingError, type PartialOutput, SandboxAbortError, SandboxTime
 import { newId } from "../internal/ids.js";
 import { StreamCollector } from "../internal/output.js";
 import { ConsoleOutput } from "../result.js";
-
-/** Every process of one operation inherits this variable; it is how the kill step finds them all. */
-export const RUN_MARKER = "LLM_SANDBOX_RUN";
-
-/** Seconds between TERM and KILL when an operation is interrupted. */
-const KILL_GRACE_SECONDS = 2;
-
-/**
- * Runs inside the sandbox to stop one operation: TERM to every process carrying the run's marker (children and
- * daemonised grandchildren included, whatever their process group), KILL to survivors after the grace period,
- * then removes the operation's file. Runs as the operation's user, which may signal its own processes.
- */
-const KILL_SCRIPT = `m="${RUN_MARKER}=$1"
-marked() { for e in /proc/[0-9]*/environ; do
-  if tr '\\0' '\\n' < "$e" 2>/dev/null | grep -qxF "$m"; then p=\${e#/proc/}; echo "\${p%/environ}"; fi
-done; }
-signal() { for p in $(marked); do kill -"$1" "$p" 2>/dev/null; done; }
-signal TERM
-i=0; while [ $i -lt ${KILL_GRACE_SECONDS * 10} ] && [ -n "$(marked)" ]; do sleep 0.1; i=$((i+1)); done
-signal KILL
-[ -z "$2" ] || rm -rf -- "$2"`;
+import { killRun, RUN_MARKER } from "./process-control.js";
 
 export interface ProcessRequest {
   readonly argv: readonly string[];
@@ -134,24 +114,6 @@ export class OutputCapture {
 }
 
 /**
- * Stops every process of one run inside the sandbox (see KILL_SCRIPT) and removes `cleanupPath`. Resolves when
- * the kill step has finished; never throws (the container may be gone already).
- */
-export async function killRun(
-  backend: BackendAdapter,
-  containerId: string,
-  runId: string,
-  options: { user?: string | undefined; cleanupPath?: string | undefined } = {},
-): Promise<void> {
-  await backend
-    .exec(containerId, {
-      argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill", runId, options.cleanupPath ?? ""],
-      ...(options.user ? { user: options.user } : {}),
-    })
-    .catch(() => {});
-}
-
-/**
  * One operation in the sandbox: a single exec with the code or data on stdin, output decoded as it streams
  * (UTF-8 safe across chunks, capped), the exit code from the same exec. A timeout or abort kills every process
  * the operation started, so the session stays usable for the next one.
@@ -205,8 +167,8 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
     request.signal?.removeEventListener("abort", onAbort);
     request.detach?.removeEventListener("abort", onDetach);
   }
-  // The kill step finishes (survivors killed, code file removed) before the next operation can start.
-  await killing;
+  // The kill step is part of an interrupted operation: the next one starts when it is done (or a second later).
+  if (killing && !request.detach?.aborted) await Promise.race([killing, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
 
   if (interrupted === "timeout") {
     throw new SandboxTimeoutError(

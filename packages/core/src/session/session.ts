@@ -12,6 +12,8 @@ import {
   NotOpenSessionError,
   ResourceError,
   type SandboxError,
+  type SecurityViolation,
+  SecurityViolationError,
   ValidationError,
 } from "../errors.js";
 import { managedImageName } from "../images/builder.js";
@@ -23,11 +25,14 @@ import { parseSize } from "../internal/sizes.js";
 import { extractArchive, packHostPath } from "../internal/tar.js";
 import type { LanguageHandler, SandboxCommand, SandboxContext } from "../languages/handler.js";
 import { getLanguageHandler } from "../languages/registry.js";
-import { ConsoleOutput, ExecutionResult } from "../result.js";
+import { ConsoleOutput, type ExecutionErrorInfo, ExecutionResult } from "../result.js";
+import { describeViolations, type SecurityCheckResult, type SecurityPolicy } from "../security/policy.js";
 import { createBackend } from "./backend-factory.js";
 import { onProcessExit } from "./exit-cleanup.js";
+import { KILLED_EXIT_CODE, OOM_COUNTER_SCRIPT, oomKills, outOfMemoryError } from "./out-of-memory.js";
 import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema, validateLibraries } from "./options.js";
 import { type ProcessOutput, type ProcessRequest, runProcess } from "./process.js";
+import { launchProgram, REAP_LEFTOVERS } from "./process-control.js";
 
 export interface StreamOptions {
   /** Receives decoded stdout text as it arrives (never splits a character). */
@@ -68,14 +73,15 @@ const CA_ENV = ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_C
 const CODE_WRITE_FAILED = 125;
 
 /**
- * Writes the code from stdin to `$SANDBOX_FILE`, runs the language's script with stdin from /dev/null (so
- * background children do not keep the exec's stdin), removes the file and exits with the program's status.
+ * Writes the code from stdin to `$SANDBOX_FILE`, runs the language's script as the run's program (see
+ * process-control.ts), ends the processes it left behind, removes the file and exits with the program's status.
  */
 const RUN_WRAPPER = (runScript: string, prelude: string) =>
   `cat > "$SANDBOX_FILE" || { echo "[llm-sandbox] cannot write $SANDBOX_FILE" >&2; exit ${CODE_WRITE_FAILED}; }
-${prelude}{ ${runScript}
-} < /dev/null
-rc=$?; rm -f -- "$SANDBOX_FILE"; exit $rc`;
+${prelude}${launchProgram(runScript)}
+rc=$?
+${REAP_LEFTOVERS}
+rm -f -- "$SANDBOX_FILE"; exit $rc`;
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
 
@@ -111,12 +117,28 @@ export class SandboxSession implements AsyncDisposable {
   #expiry: NodeJS.Timeout | undefined;
   #expired = false;
   #untrackExit: (() => void) | undefined;
+  /** Out-of-memory kills seen in the container so far (a new kill tells an OOM from another SIGKILL). */
+  #oomKills = 0;
 
   constructor(options: SessionOptions = {}) {
     this.options = parseOptions(sessionOptionsSchema, options);
     this.language = getLanguageHandler(this.options.lang);
     validateLibraries(this.options.libraries);
     this.logger = this.options.logger ?? (this.options.verbose ? stderrLogger : silentLogger);
+    this.enforcePolicy(undefined, this.options.libraries);
+  }
+
+  /** The session's security policy, if any (a preset name given as option is resolved to its policy). */
+  get securityPolicy(): SecurityPolicy | undefined {
+    return this.options.securityPolicy;
+  }
+
+  /**
+   * Checks code against the session's policy without running it: `{ safe, violations }` (safe and no violations
+   * without a policy). Needs no open session; never changes the policy.
+   */
+  isSafe(code: string): SecurityCheckResult {
+    return this.options.securityPolicy?.check(code, this.language.name) ?? { safe: true, violations: [] };
   }
 
   get isOpen(): boolean {
@@ -183,6 +205,7 @@ export class SandboxSession implements AsyncDisposable {
   async run(code: string, options: RunOptions = {}): Promise<ExecutionResult> {
     requireCode(code);
     const libraries = validateLibraries(options.libraries ?? []);
+    this.enforcePolicy(code, libraries);
     return this.exclusive(async (container) => {
       await this.beforeRun(code, libraries);
       await this.installLocked(container, libraries, options.signal);
@@ -201,7 +224,7 @@ export class SandboxSession implements AsyncDisposable {
       if (output.exitCode === CODE_WRITE_FAILED && output.stderr.startsWith("[llm-sandbox] cannot write")) {
         throw new ContainerError(`The sandbox cannot store the code: ${output.stderr.trim()}`);
       }
-      const error = output.exitCode !== 0 ? this.language.parseError?.(output.stderr) : undefined;
+      const error = output.exitCode !== 0 ? ((await this.outOfMemory(container, output.exitCode)) ?? this.language.parseError?.(output.stderr)) : undefined;
       return this.afterRun(ExecutionResult.from(output, error ? { error } : {}), this.sandboxFor(container), options);
     });
   }
@@ -235,6 +258,7 @@ export class SandboxSession implements AsyncDisposable {
   /** Installs libraries with the language's package manager; repeats within a session are skipped. */
   async install(libraries: readonly string[], options: { signal?: AbortSignal } = {}): Promise<void> {
     const names = validateLibraries(libraries);
+    this.enforcePolicy(undefined, names);
     await this.exclusive((container) => this.installLocked(container, names, options.signal));
   }
 
@@ -307,7 +331,44 @@ export class SandboxSession implements AsyncDisposable {
     return new Uint8Array(stdoutBytes!);
   }
 
-  /** Hook for subclasses and the security engine: runs before any code reaches the sandbox. */
+  /**
+   * Refuses (or, in advisory mode, logs) code and libraries the policy blocks. Runs before anything is queued, so
+   * refused code never reaches the sandbox.
+   */
+  private enforcePolicy(code: string | undefined, libraries: readonly string[]): void {
+    const policy = this.options.securityPolicy;
+    if (!policy) return;
+    const violations: SecurityViolation[] = [
+      ...(code === undefined ? [] : policy.check(code, this.language.name).violations),
+      ...policy.refusedLibraries(libraries, this.language.name),
+    ];
+    if (!violations.some((violation) => policy.blocks(violation.severity))) return;
+    const message = describeViolations(policy, violations);
+    if (this.options.securityMode === "advisory") this.logger.warn(`[advisory] ${message}`);
+    else throw new SecurityViolationError(message, violations);
+  }
+
+  /** A program killed with SIGKILL: an out-of-memory kill when the container's OOM counter went up. */
+  private async outOfMemory(container: OpenContainer, exitCode: number): Promise<ExecutionErrorInfo | undefined> {
+    if (exitCode !== KILLED_EXIT_CODE) return undefined;
+    try {
+      const { output } = await this.process(container, {
+        argv: ["/bin/sh", "-c", OOM_COUNTER_SCRIPT],
+        timeout: this.options.defaultTimeout,
+        description: "out-of-memory check",
+      });
+      const kills = oomKills(output.stdout);
+      if (kills === undefined || kills <= this.#oomKills) return undefined;
+      this.#oomKills = kills;
+      const memory = this.options.runtimeConfigs.memory;
+      return outOfMemoryError(memory === false ? undefined : parseSize(memory ?? DEFAULT_MEMORY));
+    } catch (error) {
+      this.logger.warn(`out-of-memory check failed: ${error}`);
+      return undefined;
+    }
+  }
+
+  /** Hook for subclasses: runs before any code reaches the sandbox (after the security policy's check). */
   protected async beforeRun(_code: string, _libraries: readonly string[]): Promise<void> {}
 
   /** Hook: shell lines the run executes before the language's script (e.g. `export` of capture settings). */
@@ -374,13 +435,16 @@ export class SandboxSession implements AsyncDisposable {
     const { runtimeConfigs: configs, workdir, commitContainer } = this.options;
     // A committed container must keep its files on its own filesystem, not in memory.
     const persistent = commitContainer !== false;
-    const sizeOf = (value: string | number | false | undefined, fallback: string | false) => {
+    const sizeOf = (value: string | number | false | undefined, fallback: string | number | false) => {
       const chosen = value === undefined ? fallback : value;
       return chosen === false ? undefined : parseSize(chosen);
     };
+    const memoryBytes = sizeOf(configs.memory, DEFAULT_MEMORY);
+    // In-memory mounts are charged to the memory limit. By default they share it (half for the workdir, a quarter
+    // for /tmp), so filling them ends in "No space left on device" instead of an out-of-memory kill of the sandbox.
     const tmpfs: Record<string, number> = {};
-    const workdirBytes = sizeOf(configs.workdirSize, persistent ? false : "1g");
-    const tmpBytes = sizeOf(configs.tmpSize, "512m");
+    const workdirBytes = sizeOf(configs.workdirSize, persistent ? false : memoryBytes ? Math.floor(memoryBytes / 2) : "1g");
+    const tmpBytes = sizeOf(configs.tmpSize, memoryBytes ? Math.floor(memoryBytes / 4) : "512m");
     if (workdirBytes) tmpfs[workdir] = workdirBytes;
     if (tmpBytes) tmpfs["/tmp"] = tmpBytes;
     const network: NetworkPolicy =
@@ -391,7 +455,6 @@ export class SandboxSession implements AsyncDisposable {
           : this.backend.setInstallNetwork
             ? { mode: "install-only" }
             : { mode: "none" };
-    const memoryBytes = sizeOf(configs.memory, "1g");
     const cpus = configs.cpus === undefined ? 1 : configs.cpus;
     const pids = configs.pids === undefined ? 256 : configs.pids;
     return {
@@ -536,6 +599,8 @@ export class SandboxSession implements AsyncDisposable {
     await this.close().catch((error: unknown) => this.logger.error(`closing the expired session failed: ${error}`));
   }
 }
+
+const DEFAULT_MEMORY = "1g";
 
 /** Archives read back from the sandbox may be large, but not unbounded. */
 const MAX_TRANSFER_BYTES = 2 * 1024 ** 3;
