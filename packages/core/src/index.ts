@@ -17,7 +17,8 @@ export { InteractiveSandboxSession, type InteractiveSessionOptions } from "./int
 export { type InteractiveSettings, KernelType, type ResolvedInteractiveSettings } from "./interactive/settings.js";
 export type { RuntimeConfigs, SessionOptions } from "./session/options.js";
 export * from "./security/index.js";
-export type { CommentSyntax, LanguageHandler, PackageIndexes, SandboxCommand, SandboxContext } from "./languages/handler.js";
+export type { LanguageHandler, PackageIndexes, SandboxCommand, SandboxContext } from "./languages/handler.js";
+export type { Feature as SyntaxFeature, Interpolation, Quote, Syntax } from "./languages/syntax.js";
 export { getLanguageHandler, registerLanguageHandler, supportedLanguages } from "./languages/registry.js";
 export type { AttachedContainer, BackendAdapter, ContainerSpec, ExecOutcome, ExecRequest, NetworkPolicy } from "./backends/backend.js";
 export { DockerBackend } from "./backends/docker.js";

@@ -1,5 +1,6 @@
 import { aptEnvironment, aptInstall, aptPackagesFile } from "./apt.js";
-import { C_COMMENTS, compileAndRun, firstErrorMatch, WORKDIR_FILES, hiddenCodeFile, type LanguageHandler } from "./handler.js";
+import { compileAndRun, firstErrorMatch, WORKDIR_FILES, hiddenCodeFile, type LanguageHandler } from "./handler.js";
+import { C_COMMENTS, features, IDENTIFIER, quote } from "./syntax.js";
 
 /** The first compiler (or linker) error, or an uncaught exception's type and `what()`. */
 export const parseCppError = (stderr: string) =>
@@ -20,7 +21,12 @@ export const cpp: LanguageHandler = {
   fileExtension: "cpp",
   imageDir: "cpp",
   preinstalledLibraries: [],
-  comments: C_COMMENTS,
+  syntax: {
+    ...C_COMMENTS,
+    quotes: [quote('"'), quote("'")],
+    word: IDENTIFIER,
+    features: features("cpp-raw-strings", "digit-separators", "line-splices", "digraphs"),
+  },
   codeFile: hiddenCodeFile("cpp"),
   runScript: ({ workdir }) =>
     `${aptEnvironment(workdir)}

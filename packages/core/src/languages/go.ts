@@ -1,5 +1,6 @@
 import { shellQuote } from "../internal/shell.js";
-import { C_COMMENTS, compileAndRun, firstErrorMatch, WORKDIR_FILES, type LanguageHandler } from "./handler.js";
+import { compileAndRun, firstErrorMatch, WORKDIR_FILES, type LanguageHandler } from "./handler.js";
+import { C_COMMENTS, features, IDENTIFIER, quote } from "./syntax.js";
 
 /** The session's module (`go.mod` in the workdir): `go get` adds libraries to it and programs build inside it. */
 const MODULE_INIT = "[ -f go.mod ] || go mod init sandbox";
@@ -22,7 +23,12 @@ export const go: LanguageHandler = {
   fileExtension: "go",
   imageDir: "go",
   preinstalledLibraries: [],
-  comments: C_COMMENTS,
+  syntax: {
+    ...C_COMMENTS,
+    quotes: [quote('"'), quote("'"), quote("`", { escapes: false, decode: false, multiline: true })],
+    word: IDENTIFIER,
+    features: features(),
+  },
   // Not hidden: the go tool ignores files whose names start with "." even when named on its command line.
   codeFile: (runId) => `sandbox-${runId}.go`,
   setupScripts: () => [{ script: MODULE_INIT }],

@@ -1,5 +1,6 @@
 import type { SupportedLanguage } from "../enums.js";
 import type { ExecutionErrorInfo } from "../result.js";
+import type { Syntax } from "./syntax.js";
 
 /** Package sources a session installs libraries from (each optional; the tool's default when absent). */
 export interface PackageIndexes {
@@ -33,15 +34,6 @@ export interface SandboxCommand {
 }
 
 /**
- * How a language writes comments, for the security scanner (which must not mistake commented-out code for code).
- * Block comments are [open, close] pairs.
- */
-export interface CommentSyntax {
-  readonly line: readonly string[];
-  readonly block: readonly (readonly [open: string, close: string])[];
-}
-
-/**
  * One language, as data and pure functions: no I/O here. The session writes the code to `codeFile`, runs
  * `runScript` in the workdir (with the code path in `$SANDBOX_FILE`) and deletes the file afterwards.
  */
@@ -54,7 +46,8 @@ export interface LanguageHandler {
   readonly imageDir: string;
   /** Libraries the default image already has (shown to models and in docs). */
   readonly preinstalledLibraries: readonly string[];
-  readonly comments: CommentSyntax;
+  /** Comments and literals, for the security scanner (which must not mistake commented-out code or text for code). */
+  readonly syntax: Syntax;
   /** Path of the code file for one run, relative to the workdir. */
   codeFile(runId: string): string;
   /** Shell script that runs (compiling first, where needed) the file named by `$SANDBOX_FILE`. */
@@ -91,11 +84,6 @@ export function lastErrorLine(stderr: string, pattern: RegExp): ExecutionErrorIn
   }
   return undefined;
 }
-
-/** Comments of the C family (C, C++, Java, JavaScript, Go, …). */
-export const C_COMMENTS: CommentSyntax = { line: ["//"], block: [["/*", "*/"]] };
-/** `#` to the end of the line (Python, R, shells, …). */
-export const HASH_COMMENTS: CommentSyntax = { line: ["#"], block: [] };
 
 /** Where compiled programs are kept between runs of a session (on the in-memory /tmp, one directory per language). */
 const BUILD_CACHE = "/tmp/.sandbox-build";

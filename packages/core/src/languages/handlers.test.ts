@@ -24,7 +24,8 @@ describe("language registry", () => {
       const handler = getLanguageHandler(lang);
       expect(handler.name).toBe(lang);
       expect(handler.installCommand).toBeTypeOf("function");
-      expect(handler.comments.line.length + handler.comments.block.length).toBeGreaterThan(0);
+      expect(handler.syntax.lineComments.length + handler.syntax.blockComments.length).toBeGreaterThan(0);
+      expect(handler.syntax.quotes.length).toBeGreaterThan(0);
     }
   });
 

@@ -1,6 +1,7 @@
 import { ValidationError } from "../errors.js";
 import { shellQuote } from "../internal/shell.js";
-import { C_COMMENTS, compileAndRun, firstErrorMatch, hiddenCodeFile, type LanguageHandler, type SandboxContext } from "./handler.js";
+import { compileAndRun, firstErrorMatch, hiddenCodeFile, type LanguageHandler, type SandboxContext } from "./handler.js";
+import { C_COMMENTS, DOLLAR_IDENTIFIER, features, quote } from "./syntax.js";
 
 /** Jars of the session's libraries (with their dependencies): all of them are on the classpath. */
 export const javaLibraryDir = (workdir: string) => `${workdir}/.sandbox-java/lib`;
@@ -74,7 +75,12 @@ export const java: LanguageHandler = {
   fileExtension: "java",
   imageDir: "java",
   preinstalledLibraries: [],
-  comments: C_COMMENTS,
+  syntax: {
+    ...C_COMMENTS,
+    quotes: [quote('"""', { multiline: true }), quote('"'), quote("'")],
+    word: DOLLAR_IDENTIFIER,
+    features: features("unicode-translation"),
+  },
   codeFile: hiddenCodeFile("java"),
   runScript: ({ workdir }) => {
     const libs = javaLibraryDir(workdir);

@@ -1,5 +1,14 @@
 import { shellQuote } from "../internal/shell.js";
-import { C_COMMENTS, hiddenCodeFile, lastErrorLine, type LanguageHandler, type SandboxCommand, type SandboxContext } from "./handler.js";
+import { hiddenCodeFile, lastErrorLine, type LanguageHandler, type SandboxCommand, type SandboxContext } from "./handler.js";
+import { C_COMMENTS, DOLLAR_IDENTIFIER, features, quote, type Syntax } from "./syntax.js";
+
+/** Also TypeScript's: type syntax adds no comment or literal forms. */
+export const javascriptSyntax: Syntax = {
+  ...C_COMMENTS,
+  quotes: [quote("'"), quote('"'), quote("`", { multiline: true, interpolation: "dollar-brace" })],
+  word: DOLLAR_IDENTIFIER,
+  features: features("hashbang", "regex-literals", "identifier-escapes"),
+};
 
 /** npm installs into the workdir's node_modules, which Node resolves from the code file's directory. */
 export function npmInstall(libraries: readonly string[], { packageIndexes }: SandboxContext): SandboxCommand {
@@ -24,7 +33,7 @@ export const javascript: LanguageHandler = {
   fileExtension: "js",
   imageDir: "node",
   preinstalledLibraries: [],
-  comments: C_COMMENTS,
+  syntax: javascriptSyntax,
   codeFile: hiddenCodeFile("js"),
   runScript: () => `node ${NO_TYPELESS_WARNING} "$SANDBOX_FILE"`,
   installCommand: npmInstall,

@@ -1,5 +1,6 @@
 import { shellQuote } from "../internal/shell.js";
-import { HASH_COMMENTS, hiddenCodeFile, lastErrorLine, type LanguageHandler, type SandboxContext } from "./handler.js";
+import { hiddenCodeFile, lastErrorLine, type LanguageHandler, type SandboxContext } from "./handler.js";
+import { features, HASH_COMMENTS, IDENTIFIER, quote } from "./syntax.js";
 
 /** The session's virtualenv lives in the workdir: created lazily on first install, wiped with the workdir. */
 export const pythonVenv = (workdir: string) => `${workdir}/.sandbox-venv`;
@@ -20,7 +21,12 @@ export const python: LanguageHandler = {
   fileExtension: "py",
   imageDir: "python",
   preinstalledLibraries: ["numpy", "pandas", "matplotlib", "seaborn", "plotly", "scipy", "pillow", "ipython"],
-  comments: HASH_COMMENTS,
+  syntax: {
+    ...HASH_COMMENTS,
+    quotes: [quote("'''", { multiline: true }), quote('"""', { multiline: true }), quote("'"), quote('"')],
+    word: IDENTIFIER,
+    features: features("python-prefixes", "nfkc-identifiers"),
+  },
   codeFile: hiddenCodeFile("py"),
   runScript: ({ workdir }) => `${selectPython(workdir)}; "$py" "$SANDBOX_FILE"`,
   installCommand(libraries, { workdir, packageIndexes }: SandboxContext) {

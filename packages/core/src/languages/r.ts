@@ -1,6 +1,7 @@
 import { ValidationError } from "../errors.js";
 import { shellQuote } from "../internal/shell.js";
-import { HASH_COMMENTS, hiddenCodeFile, type LanguageHandler } from "./handler.js";
+import { hiddenCodeFile, type LanguageHandler } from "./handler.js";
+import { features, HASH_COMMENTS, quote } from "./syntax.js";
 
 /** The session's R library (R_LIBS_USER): packages installed by the session, searched before the image's. */
 export const rLibrary = (workdir: string) => `${workdir}/.sandbox-R/library`;
@@ -41,7 +42,12 @@ export const r: LanguageHandler = {
   fileExtension: "R",
   imageDir: "r",
   preinstalledLibraries: ["ggplot2", "plotly", "lattice"],
-  comments: HASH_COMMENTS,
+  syntax: {
+    ...HASH_COMMENTS,
+    quotes: [quote('"', { multiline: true }), quote("'", { multiline: true })],
+    word: /[\p{ID_Continue}.]/u,
+    features: features("r-raw-strings", "backtick-names"),
+  },
   codeFile: hiddenCodeFile("R"),
   runScript: ({ workdir }) => `R_LIBS_USER=${shellQuote(rLibrary(workdir))} Rscript "$SANDBOX_FILE"`,
   installCommand(libraries, { workdir, packageIndexes }) {

@@ -1,5 +1,6 @@
 import { shellQuote } from "../internal/shell.js";
 import { firstErrorMatch, hiddenCodeFile, type LanguageHandler } from "./handler.js";
+import { features, HASH_COMMENTS, IDENTIFIER, quote } from "./syntax.js";
 
 /** Gems of the session: GEM_HOME in the workdir; the image's gems stay visible through Ruby's default paths. */
 export const gemHome = (workdir: string) => `${workdir}/.sandbox-gems`;
@@ -21,7 +22,16 @@ export const ruby: LanguageHandler = {
   fileExtension: "rb",
   imageDir: "ruby",
   preinstalledLibraries: ["json", "bigdecimal", "csv", "set", "date"],
-  comments: { line: ["#"], block: [["=begin", "=end"]] },
+  syntax: {
+    ...HASH_COMMENTS,
+    quotes: [
+      quote('"', { multiline: true, interpolation: "hash-brace" }),
+      quote("'", { multiline: true }),
+      quote("`", { multiline: true, interpolation: "hash-brace" }),
+    ],
+    word: IDENTIFIER,
+    features: features("ruby", "regex-literals"),
+  },
   codeFile: hiddenCodeFile("rb"),
   runScript: ({ workdir }) => `${withGems(workdir)} ruby "$SANDBOX_FILE"`,
   installCommand: (libraries, { workdir, packageIndexes }) => ({

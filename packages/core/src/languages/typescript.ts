@@ -1,5 +1,5 @@
-import { C_COMMENTS, hiddenCodeFile, type LanguageHandler } from "./handler.js";
-import { NO_TYPELESS_WARNING, npmInstall, parseNodeError } from "./javascript.js";
+import { hiddenCodeFile, type LanguageHandler } from "./handler.js";
+import { javascriptSyntax, NO_TYPELESS_WARNING, npmInstall, parseNodeError } from "./javascript.js";
 
 /** Node ≥ 22.18 runs TypeScript itself; transform-types also covers enums and namespaces, not just annotations. */
 export const typescript: LanguageHandler = {
@@ -8,7 +8,7 @@ export const typescript: LanguageHandler = {
   fileExtension: "ts",
   imageDir: "node",
   preinstalledLibraries: [],
-  comments: C_COMMENTS,
+  syntax: javascriptSyntax,
   codeFile: hiddenCodeFile("ts"),
   runScript: () => `node --experimental-transform-types --disable-warning=ExperimentalWarning ${NO_TYPELESS_WARNING} "$SANDBOX_FILE"`,
   installCommand: npmInstall,

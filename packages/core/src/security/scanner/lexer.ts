@@ -1,4 +1,4 @@
-import type { Feature, Interpolation, Syntax } from "./syntax.js";
+import type { Feature, Interpolation, Syntax } from "../../languages/syntax.js";
 
 export type TokenKind = "word" | "punct" | "string" | "newline" | "comment";
 

@@ -1,7 +1,7 @@
 import type { SupportedLanguage } from "../../enums.js";
 import { type DynamicCode, extract, type ModuleUse } from "./extract.js";
 import { type Lexed, lex, type Reading } from "./lexer.js";
-import { SYNTAX } from "./syntax.js";
+import { getLanguageHandler } from "../../languages/registry.js";
 
 /** Code passed as a literal to an evaluator, scanned in its own language. Offsets are those of the outer scan. */
 export interface EmbeddedScan {
@@ -42,7 +42,7 @@ const SNIPPET_LENGTH = 160;
  * code is read both ways and whatever either reading finds is kept, so a wrong guess cannot hide code. Pure.
  */
 export function scanCode(code: string, language: SupportedLanguage, depth = 0): CodeScan {
-  const syntax = SYNTAX[language];
+  const { syntax } = getLanguageHandler(language);
   const readings: Reading[] = syntax.features.has("regex-literals") || syntax.features.has("ruby") ? ["likely", "alternative"] : ["likely"];
   const lexed = readings.map((reading) => lex(code, syntax, reading));
   const { source, original } = lexed[0]!;

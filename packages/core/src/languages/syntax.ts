@@ -1,5 +1,7 @@
-import type { SupportedLanguage } from "../../enums.js";
-
+/**
+ * How a language writes comments and literals — what the security scanner needs to tell code from text. Each
+ * language handler holds its own description (`LanguageHandler.syntax`); the scanner reads it.
+ */
 /** How code inside a string literal is marked: JS `${…}`, Python f-string `{…}`, Ruby `#{…}`, shell `$(…)`/`` `…` ``/`${…}`. */
 export type Interpolation = "dollar-brace" | "brace" | "hash-brace" | "shell";
 
@@ -59,70 +61,12 @@ export interface Syntax {
   readonly features: ReadonlySet<Feature>;
 }
 
-const q = (open: string, init: Partial<Quote> = {}): Quote => ({ open, close: open, escapes: true, multiline: false, ...init });
-const features = (...list: Feature[]): ReadonlySet<Feature> => new Set(list);
-const C_COMMENTS = { lineComments: ["//"], blockComments: [["/*", "*/"]] as const };
-const IDENTIFIER = /[\p{ID_Continue}$]/u;
-
-const javascript: Syntax = {
-  ...C_COMMENTS,
-  quotes: [q("'"), q('"'), q("`", { multiline: true, interpolation: "dollar-brace" })],
-  word: IDENTIFIER,
-  features: features("hashbang", "regex-literals", "identifier-escapes"),
-};
-
-/** Comment and string syntax per language: all the scanner knows about a language besides its import forms. */
-export const SYNTAX: Readonly<Record<SupportedLanguage, Syntax>> = {
-  python: {
-    lineComments: ["#"],
-    blockComments: [],
-    quotes: [q("'''", { multiline: true }), q('"""', { multiline: true }), q("'"), q('"')],
-    word: /[\p{ID_Continue}]/u,
-    features: features("python-prefixes", "nfkc-identifiers"),
-  },
-  javascript,
-  typescript: javascript,
-  java: {
-    ...C_COMMENTS,
-    quotes: [q('"""', { multiline: true }), q('"'), q("'")],
-    word: IDENTIFIER,
-    features: features("unicode-translation"),
-  },
-  cpp: {
-    ...C_COMMENTS,
-    quotes: [q('"'), q("'")],
-    word: /[\p{ID_Continue}]/u,
-    features: features("cpp-raw-strings", "digit-separators", "line-splices", "digraphs"),
-  },
-  go: {
-    ...C_COMMENTS,
-    quotes: [q('"'), q("'"), q("`", { escapes: false, decode: false, multiline: true })],
-    word: /[\p{ID_Continue}]/u,
-    features: features(),
-  },
-  r: {
-    lineComments: ["#"],
-    blockComments: [],
-    quotes: [q('"', { multiline: true }), q("'", { multiline: true })],
-    word: /[\p{ID_Continue}.]/u,
-    features: features("r-raw-strings", "backtick-names"),
-  },
-  ruby: {
-    lineComments: ["#"],
-    blockComments: [],
-    quotes: [
-      q('"', { multiline: true, interpolation: "hash-brace" }),
-      q("'", { multiline: true }),
-      q("`", { multiline: true, interpolation: "hash-brace" }),
-    ],
-    word: /[\p{ID_Continue}]/u,
-    features: features("ruby", "regex-literals"),
-  },
-  bash: {
-    lineComments: ["#"],
-    blockComments: [],
-    quotes: [q("'", { escapes: false, decode: false, multiline: true }), q('"', { multiline: true, interpolation: "shell" })],
-    word: /[^\s|&;()<>'"`$\\]/u,
-    features: features("shell"),
-  },
-};
+export const quote = (open: string, init: Partial<Quote> = {}): Quote => ({ open, close: open, escapes: true, multiline: false, ...init });
+export const features = (...list: Feature[]): ReadonlySet<Feature> => new Set(list);
+/** Line comments with `//`, block comments between slash-star and star-slash (C, C++, Java, JavaScript, Go). */
+export const C_COMMENTS = { lineComments: ["//"], blockComments: [["/*", "*/"]] as const };
+/** `#` to the end of the line (Python, R, Ruby, shells). */
+export const HASH_COMMENTS = { lineComments: ["#"], blockComments: [] as const };
+/** Identifier characters of languages that allow `$` in names (Java, JavaScript). */
+export const DOLLAR_IDENTIFIER = /[\p{ID_Continue}$]/u;
+export const IDENTIFIER = /[\p{ID_Continue}]/u;
