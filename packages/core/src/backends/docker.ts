@@ -43,33 +43,9 @@ export class DockerBackend implements BackendAdapter {
   async create(spec: ContainerSpec): Promise<string> {
     const network = spec.network;
     const installNetwork = network.mode === "install-only" ? await this.ensureInstallNetwork() : undefined;
-    const { HostConfig: extraHostConfig, ...extraTop } = (spec.passthrough ?? {}) as { HostConfig?: object };
-    const container = await this.docker.createContainer({
-      Image: spec.image,
-      Entrypoint: ["sleep"],
-      Cmd: ["infinity"],
-      User: spec.user,
-      WorkingDir: spec.workdir,
-      Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-      Labels: { ...spec.labels },
-      HostConfig: {
-        // An init reaps the zombies of killed programs and makes removal immediate.
-        Init: true,
-        CapDrop: ["ALL"],
-        SecurityOpt: ["no-new-privileges"],
-        ReadonlyRootfs: spec.readOnlyRootfs,
-        Tmpfs: Object.fromEntries(
-          Object.entries(spec.tmpfs).map(([path, bytes]) => [path, tmpfsOptions(bytes, spec.user)]),
-        ),
-        ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
-        ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
-        ...(spec.pids ? { PidsLimit: spec.pids } : {}),
-        NetworkMode: network.mode === "attached" ? network.network : (installNetwork ?? "none"),
-        ...(network.mode === "attached" ? { ExtraHosts: ["host.docker.internal:host-gateway"] } : {}),
-        ...extraHostConfig,
-      },
-      ...extraTop,
-    });
+    const container = await this.docker.createContainer(
+      await this.createOptions(spec, network.mode === "attached" ? network.network : (installNetwork ?? "none")),
+    );
     try {
       // Disconnect before start: user code never runs with the install network attached.
       if (installNetwork) await this.docker.getNetwork(installNetwork).disconnect({ Container: container.id });
@@ -83,8 +59,56 @@ export class DockerBackend implements BackendAdapter {
     }
   }
 
+  /** The engine's create request for `spec` on `networkMode`, with `passthrough` merged in. */
+  protected async createOptions(spec: ContainerSpec, networkMode: string): Promise<Docker.ContainerCreateOptions> {
+    const { HostConfig: extraHostConfig, ...extraTop } = (spec.passthrough ?? {}) as { HostConfig?: object };
+    const { init, command } = this.pidOne();
+    return {
+      Image: spec.image,
+      Entrypoint: command.slice(0, 1),
+      Cmd: command.slice(1),
+      User: spec.user,
+      WorkingDir: spec.workdir,
+      Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+      Labels: { ...spec.labels },
+      HostConfig: {
+        Init: init,
+        CapDrop: ["ALL"],
+        SecurityOpt: ["no-new-privileges"],
+        ReadonlyRootfs: spec.readOnlyRootfs,
+        Tmpfs: Object.fromEntries(
+          Object.entries(spec.tmpfs).map(([path, bytes]) => [path, this.tmpfsOptions(bytes, spec.user)]),
+        ),
+        ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
+        ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
+        ...(spec.pids ? { PidsLimit: spec.pids } : {}),
+        NetworkMode: networkMode,
+        ...(spec.network.mode === "attached" ? { ExtraHosts: [`host.docker.internal:${await this.hostAddress(spec.network.network)}`] } : {}),
+        ...extraHostConfig,
+      },
+      ...extraTop,
+    };
+  }
+
+  /** The sandbox's first process, and whether the engine's init runs it (reaping zombies of killed programs). */
+  protected pidOne(): { readonly init: boolean; readonly command: readonly string[] } {
+    return { init: true, command: ["sleep", "infinity"] };
+  }
+
+  /** How a sandbox on `network` reaches the host, for its host.docker.internal entry. */
+  protected async hostAddress(_network: string): Promise<string> {
+    return "host-gateway";
+  }
+
+  /** tmpfs owned by a numeric session user; world-writable with the sticky bit for a named one. */
+  protected tmpfsOptions(bytes: number, user: string): string {
+    const numeric = /^(\d+)(?::(\d+))?$/.exec(user);
+    const owner = numeric ? `mode=0755,uid=${numeric[1]},gid=${numeric[2] ?? numeric[1]}` : "mode=1777";
+    return `rw,exec,nosuid,nodev,size=${bytes},${owner}`;
+  }
+
   /** What the image holds at each tmpfs mount point, read once per image (image content never changes). */
-  private async imageSeeds(container: Docker.Container, spec: ContainerSpec): Promise<Array<readonly [string, Buffer | undefined]>> {
+  protected async imageSeeds(container: Docker.Container, spec: ContainerSpec): Promise<Array<readonly [string, Buffer | undefined]>> {
     const paths = Object.keys(spec.tmpfs);
     if (paths.length === 0) return [];
     const imageId = (await this.docker.getImage(spec.image).inspect()).Id;
@@ -146,9 +170,16 @@ export class DockerBackend implements BackendAdapter {
     } catch (error) {
       throw this.execError(id, error);
     }
-    const demux = new FrameDemuxer((which, payload) =>
-      which === "stdout" ? request.onStdout?.(payload) : request.onStderr?.(payload),
-    );
+    // Some engines (Docker 20.10) report a program that cannot start as text on stdout, with exit code 126
+    // either way: it goes to stderr, and "not found" becomes 127, as a shell (and other engines) would have it.
+    let first = true;
+    let startFailure: string | undefined;
+    const demux = new FrameDemuxer((which, payload) => {
+      if (first && which === "stdout" && startsWith(payload, OCI_START_FAILURE)) startFailure = Buffer.from(payload).toString();
+      first = false;
+      if (which === "stdout" && !startFailure) request.onStdout?.(payload);
+      else request.onStderr?.(payload);
+    });
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         stream.destroy();
@@ -168,7 +199,9 @@ export class DockerBackend implements BackendAdapter {
       if (stdin instanceof Uint8Array) stream.end(stdin);
       else if (stdin) void pipeStdin(stdin, stream).catch(done);
     });
-    return { exitCode: await this.exitCodeOf(exec!, id) };
+    const exitCode = await this.exitCodeOf(exec!, id);
+    if (startFailure && exitCode === 126 && /executable file not found|no such file or directory/i.test(startFailure)) return { exitCode: 127 };
+    return { exitCode };
   }
 
   /** The stream can end a moment before the engine records the exit, so ask again briefly. */
@@ -274,6 +307,9 @@ export class DockerBackend implements BackendAdapter {
   }
 }
 
+const OCI_START_FAILURE = Buffer.from("OCI runtime exec failed");
+const startsWith = (data: Uint8Array, prefix: Buffer) => data.length >= prefix.length && prefix.equals(data.subarray(0, prefix.length));
+
 const seedCache = new Map<string, Buffer | undefined>();
 const MAX_CACHED_SEED_BYTES = 8 * 1024 * 1024;
 
@@ -310,10 +346,3 @@ await new Promise((resolve) => {
   const req = http.request({ socketPath, host, port, method: "DELETE", path: "/containers/" + id + "?force=1&v=1" }, (res) => { res.resume(); res.on("end", resolve); });
   req.on("error", resolve); req.end();
 });`;
-
-/** tmpfs owned by a numeric session user; world-writable with the sticky bit for a named one. */
-function tmpfsOptions(bytes: number, user: string): string {
-  const numeric = /^(\d+)(?::(\d+))?$/.exec(user);
-  const owner = numeric ? `mode=0755,uid=${numeric[1]},gid=${numeric[2] ?? numeric[1]}` : "mode=1777";
-  return `rw,exec,nosuid,nodev,size=${bytes},${owner}`;
-}

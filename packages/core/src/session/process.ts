@@ -98,10 +98,11 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
   const detach = new AbortController();
   let interrupted: "timeout" | "abort" | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
+  let killed: Promise<unknown> | undefined;
   const interrupt = (reason: "timeout" | "abort") => {
     if (interrupted) return;
     interrupted = reason;
-    void backend
+    killed = backend
       .exec(containerId, {
         argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill", runId, request.cleanupPath ?? ""],
         ...(request.user ? { user: request.user } : {}),
@@ -140,6 +141,11 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
     request.detach?.removeEventListener("abort", onDetach);
   }
 
+  // The error says the processes were killed: let the kill step finish first (it ends within its grace period).
+  if (interrupted && !request.detach?.aborted) {
+    await killed;
+    clearTimeout(graceTimer);
+  }
   if (interrupted === "timeout") {
     throw new SandboxTimeoutError(
       `${request.description} timed out after ${request.timeout} seconds; its processes were killed`,

@@ -131,6 +131,8 @@ export class SandboxSession implements AsyncDisposable {
     try {
       this.#container = await this.acquireContainer();
       if (!this.options.skipEnvironmentSetup) await this.setUpEnvironment();
+      // close() while opening found no container yet: this one must go too.
+      if ((this.#state as State) !== "opening") throw new NotOpenSessionError("The session was closed while it opened");
       this.#state = "open";
     } catch (error) {
       await this.releaseContainer().catch((cleanupError: unknown) => this.logger.warn(`cleanup after failed open: ${cleanupError}`));
@@ -277,7 +279,7 @@ export class SandboxSession implements AsyncDisposable {
       if (!backend.buildImage) throw new ValidationError(`The ${backend.kind} backend cannot build Dockerfiles`);
       image = this.#builtImage = await backend.buildImage(options.dockerfile, this.logger);
     } else {
-      image ??= managedImageName(this.language.imageDir);
+      image ??= backend.defaultImage ?? managedImageName(this.language.imageDir);
       await backend.prepareImage(image, this.logger);
     }
     const spec = this.containerSpec(image);
