@@ -129,7 +129,7 @@ export class DockerBackend implements BackendAdapter {
   /** A tmpfs hides what the image has at its mount point; put the image's files back (Podman's "tmpcopyup"). */
   private async seedDirectory(id: string, path: string, archive: Buffer, user: string): Promise<void> {
     const stderr: Buffer[] = [];
-    const { exitCode } = await this.exec(id, {
+    const { exitCode } = await this.engineExec(id, {
       argv: ["tar", "-x", "--no-same-owner", "-f", "-", "-C", posix.dirname(path)],
       stdin: archive,
       user,
@@ -151,7 +151,12 @@ export class DockerBackend implements BackendAdapter {
     return { id: info.Id, user: info.Config.User ?? "" };
   }
 
-  async exec(id: string, request: ExecRequest): Promise<ExecOutcome> {
+  exec(id: string, request: ExecRequest): Promise<ExecOutcome> {
+    return this.engineExec(id, request);
+  }
+
+  /** The engine's exec as it is, for the adapter's own steps: what subclasses wrap around `exec` stays out of them. */
+  protected async engineExec(id: string, request: ExecRequest): Promise<ExecOutcome> {
     const stdin = request.stdin;
     let exec: Docker.Exec;
     let stream: Duplex;

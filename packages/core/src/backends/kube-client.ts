@@ -19,10 +19,19 @@ const IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 let loading: Promise<KubernetesModule> | undefined;
 
-/** The client package, or a MissingDependencyError that says how to install it. */
-export function loadKubernetesModule(load: () => Promise<KubernetesModule> = () => import(PACKAGE)): Promise<KubernetesModule> {
-  loading ??= load().catch((error: unknown) => {
+/** The client package (imported once), or a MissingDependencyError that says how to install it. */
+export function loadKubernetesModule(): Promise<KubernetesModule> {
+  loading ??= importKubernetes(() => import(PACKAGE)).catch((error: unknown) => {
     loading = undefined;
+    throw error;
+  });
+  return loading;
+}
+
+export async function importKubernetes(load: () => Promise<KubernetesModule>): Promise<KubernetesModule> {
+  try {
+    return await load();
+  } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
       throw new MissingDependencyError(
@@ -31,8 +40,7 @@ export function loadKubernetesModule(load: () => Promise<KubernetesModule> = () 
       );
     }
     throw error;
-  });
-  return loading;
+  }
 }
 
 export interface KubeTarget {

@@ -245,7 +245,8 @@ export class KubernetesBackend implements BackendAdapter {
         const events = await this.#events(target, namespace, name);
         if (progress.image) {
           const pull = events.find((e) => /^Failed to pull image|^Failed to inspect image|pull access denied/i.test(e.message));
-          throw new ImagePullError(progress.image, `${pull?.message ?? progress.message}${formatEvents(events)}`);
+          const reason = pull?.message.replace(/^Failed to pull image "[^"]*":\s*/, "") ?? progress.message;
+          throw new ImagePullError(progress.image, `${reason}${formatEvents(events)}`);
         }
         throw new ContainerError(`Pod ${name} cannot start: ${progress.message}${formatEvents(events)}`);
       }
