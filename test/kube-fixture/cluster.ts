@@ -8,7 +8,7 @@
  * (the containers of one pod do not share a network namespace), NetworkPolicy, probes, restarts.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
@@ -53,8 +53,10 @@ export class FakeCluster {
     readonly docker: Docker,
     readonly id: string,
   ) {
-    writeFileSync(join(this.#serviceAccountDir, "token"), "fixture-service-account-token");
-    writeFileSync(join(this.#serviceAccountDir, "namespace"), "default");
+    // As a kubelet projects it: readable by the container's user.
+    chmodSync(this.#serviceAccountDir, 0o755);
+    writeFileSync(join(this.#serviceAccountDir, "token"), "fixture-service-account-token", { mode: 0o644 });
+    writeFileSync(join(this.#serviceAccountDir, "namespace"), "default", { mode: 0o644 });
   }
 
   // ------------------------------------------------------------------ API

@@ -116,6 +116,24 @@ describe("kubernetes: the pod a session creates", async () => {
     expect(result.stdout).toBe("yes also 1\nls: cannot access '/var/run/secrets/kubernetes.io': No such file or directory\n");
   });
 
+  it("(a pod that does not opt out gets a token: the check above can fail)", async () => {
+    const name = `with-token-${randomBytes(4).toString("hex")}`;
+    await api.runPod({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, labels: { [LABELS.managed]: "true" } },
+      spec: { containers: [{ name: "main", image: "llm-sandbox/python:latest", command: ["sleep", "infinity"], securityContext: { runAsUser: 1000 } }] },
+    });
+    try {
+      const chunks: Buffer[] = [];
+      const adapter = new KubernetesBackend({ kubeConfig: fixture.kubeconfig });
+      await adapter.exec(name, { argv: ["ls", "/var/run/secrets/kubernetes.io/serviceaccount"], onStdout: (c) => chunks.push(Buffer.from(c)) });
+      expect(Buffer.concat(chunks).toString()).toContain("token");
+    } finally {
+      await api.deletePod(name);
+    }
+  });
+
   it("has the image's files in the in-memory workdir and /tmp (copied by the init container)", async () => {
     // The python image builds matplotlib's font cache into /tmp at build time.
     const result = await session.executeCommand("ls -A /tmp; mount | grep -c ' /tmp '");

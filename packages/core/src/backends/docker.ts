@@ -3,7 +3,7 @@ import { posix } from "node:path";
 import type { Duplex } from "node:stream";
 import type Docker from "dockerode";
 import { type SandboxBackend, SandboxBackend as Backends } from "../enums.js";
-import { ContainerError, SandboxAbortError, SandboxError } from "../errors.js";
+import { ContainerError, EngineUnavailableError, SandboxAbortError, SandboxError } from "../errors.js";
 import { buildDockerfile, prepareImage } from "../images/builder.js";
 import { LABELS } from "../internal/labels.js";
 import { countEntries } from "../internal/tar.js";
@@ -14,6 +14,9 @@ import { FrameDemuxer } from "./docker-frames.js";
 
 /** The network used only while libraries install: containers on it cannot reach each other (ICC off). */
 export const INSTALL_NETWORK = "llm-sandbox-install";
+
+/** Connection errors: nothing answers where the engine should be. */
+const UNREACHABLE = new Set(["ENOENT", "ECONNREFUSED", "EACCES", "EHOSTUNREACH", "ETIMEDOUT"]);
 
 const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
 
@@ -33,19 +36,25 @@ export class DockerBackend implements BackendAdapter {
   ) {}
 
   prepareImage(image: string, logger: Logger): Promise<void> {
-    return prepareImage(this.docker, image, { logger });
+    return prepareImage(this.docker, image, { logger }).catch((error: unknown) => {
+      throw this.unreachable(error);
+    });
   }
 
   buildImage(dockerfile: string, logger: Logger): Promise<string> {
-    return buildDockerfile(this.docker, dockerfile, { logger });
+    return buildDockerfile(this.docker, dockerfile, { logger }).catch((error: unknown) => {
+      throw this.unreachable(error);
+    });
   }
 
   async create(spec: ContainerSpec): Promise<string> {
     const network = spec.network;
     const installNetwork = network.mode === "install-only" ? await this.ensureInstallNetwork() : undefined;
-    const container = await this.docker.createContainer(
-      await this.createOptions(spec, network.mode === "attached" ? network.network : (installNetwork ?? "none")),
-    );
+    const options = await this.createOptions(spec, network.mode === "attached" ? network.network : (installNetwork ?? "none"));
+    const container = await this.docker.createContainer(options).catch((error: unknown) => {
+      const failure = this.unreachable(error);
+      throw SandboxError.isInstance(failure) ? failure : new ContainerError(`Cannot create the container: ${(error as Error).message}`, { cause: error });
+    });
     try {
       // Disconnect before start: user code never runs with the install network attached.
       if (installNetwork) await this.docker.getNetwork(installNetwork).disconnect({ Container: container.id });
@@ -57,6 +66,24 @@ export class DockerBackend implements BackendAdapter {
       await container.remove({ force: true }).catch(() => {});
       throw error;
     }
+  }
+
+  /** A failure to reach the engine at all becomes EngineUnavailableError saying how to get one; others stay. */
+  protected unreachable(error: unknown): unknown {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!code || !UNREACHABLE.has(code)) return error;
+    return new EngineUnavailableError(
+      `Cannot reach ${this.engineName()} at ${describeEndpoint(this.docker)}: ${(error as Error).message}. ${this.startHint()}`,
+      { cause: error },
+    );
+  }
+
+  protected engineName(): string {
+    return "the Docker engine";
+  }
+
+  protected startHint(): string {
+    return "Run `npx llm-sandbox setup` (installs and starts Docker on Debian/Ubuntu as root), or set DOCKER_HOST.";
   }
 
   /** The engine's create request for `spec` on `networkMode`, with `passthrough` merged in. */
@@ -145,7 +172,8 @@ export class DockerBackend implements BackendAdapter {
       info = await container.inspect();
     } catch (error) {
       if (statusOf(error) === 404) throw new ContainerError(`Container ${id} not found`);
-      throw new ContainerError(`Failed to connect to container ${id}: ${(error as Error).message}`, { cause: error });
+      const failure = this.unreachable(error);
+      throw SandboxError.isInstance(failure) ? failure : new ContainerError(`Failed to connect to container ${id}: ${(error as Error).message}`, { cause: error });
     }
     if (!info.State.Running) await container.start();
     return { id: info.Id, user: info.Config.User ?? "" };

@@ -13,6 +13,17 @@ export class PodmanBackend extends DockerBackend {
     super(docker, SandboxBackend.PODMAN);
   }
 
+  protected override engineName(): string {
+    return "Podman's service";
+  }
+
+  protected override startHint(): string {
+    return (
+      "Run `npx llm-sandbox setup --podman` (as root: installs podman on Debian/Ubuntu and starts its service), " +
+      "`systemctl --user start podman.socket` (rootless) or `systemctl start podman.socket`; or set CONTAINER_HOST."
+    );
+  }
+
   /** `Init` needs catatonit on the host ("container-init binary not found"), which Podman does not depend on. */
   protected override pidOne() {
     return { init: false, command: REAPER_COMMAND };
