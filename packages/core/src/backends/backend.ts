@@ -86,3 +86,6 @@ export interface ExecOutcome {
  * orphans of killed programs (its `wait` collects any child, adopted ones too), so they do not pile up as zombies.
  */
 export const REAPER_COMMAND: readonly string[] = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"];
+
+/** How container runtimes (OCI) say the program to exec does not exist: exit code 127, as a shell would give. */
+export const PROGRAM_NOT_FOUND = /executable file not found|exec: "[^"]*": stat [^:]*: no such file or directory/i;

@@ -8,7 +8,7 @@ import { buildDockerfile, prepareImage } from "../images/builder.js";
 import { LABELS } from "../internal/labels.js";
 import { countEntries } from "../internal/tar.js";
 import type { Logger } from "../internal/logger.js";
-import type { AttachedContainer, BackendAdapter, ContainerSpec, ExecOutcome, ExecRequest } from "./backend.js";
+import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, PROGRAM_NOT_FOUND } from "./backend.js";
 import { describeEndpoint } from "./engine-client.js";
 import { FrameDemuxer } from "./docker-frames.js";
 
@@ -233,7 +233,7 @@ export class DockerBackend implements BackendAdapter {
       else if (stdin) void pipeStdin(stdin, stream).catch(done);
     });
     const exitCode = await this.exitCodeOf(exec!, id);
-    if (startFailure && exitCode === 126 && /executable file not found|no such file or directory/i.test(startFailure)) return { exitCode: 127 };
+    if (startFailure && exitCode === 126 && PROGRAM_NOT_FOUND.test(startFailure)) return { exitCode: 127 };
     return { exitCode };
   }
 

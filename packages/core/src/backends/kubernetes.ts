@@ -5,7 +5,7 @@ import { SandboxBackend } from "../enums.js";
 import { ContainerError, ImagePullError, SandboxAbortError, SandboxError, SandboxTimeoutError } from "../errors.js";
 import { newId } from "../internal/ids.js";
 import { LABELS } from "../internal/labels.js";
-import type { AttachedContainer, BackendAdapter, ContainerSpec, ExecOutcome, ExecRequest } from "./backend.js";
+import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, PROGRAM_NOT_FOUND } from "./backend.js";
 import { connectKube, KubeApiError, kubeRequest, type KubeTarget } from "./kube-client.js";
 import {
   Channel,
@@ -68,6 +68,8 @@ export class KubernetesBackend implements BackendAdapter {
   readonly kind = SandboxBackend.KUBERNETES;
   readonly #options: KubernetesBackendOptions;
   #target: Promise<KubeTarget> | undefined;
+  /** The connection once made (for the synchronous removal at process exit). */
+  #settled: KubeTarget | undefined;
   readonly #pods = new Map<string, PodTarget>();
 
   constructor(options: KubernetesBackendOptions = {}) {
@@ -102,6 +104,12 @@ export class KubernetesBackend implements BackendAdapter {
   }
 
   async attach(name: string): Promise<AttachedContainer> {
+    const { uid, gid } = await this.#describe(name);
+    return { id: name, user: uid === undefined ? "" : `${uid}${gid === undefined ? "" : `:${gid}`}` };
+  }
+
+  /** Reads a pod this adapter did not create (waiting while it is Pending) and remembers how to exec in it. */
+  async #describe(name: string): Promise<PodTarget & { readonly gid: number | undefined }> {
     const target = await this.#connect();
     const namespace = this.#options.namespace ?? target.namespace;
     let pod: PodObject;
@@ -116,15 +124,14 @@ export class KubernetesBackend implements BackendAdapter {
     const phase = pod.status?.phase;
     if (phase === "Pending") pod = await this.#waitRunning(target, namespace, name, container);
     else if (phase !== "Running") throw new ContainerError(`Pod ${name} is not running (phase ${phase ?? "unknown"})`);
-    const uid = podUid(pod, container);
-    this.#pods.set(name, { namespace, container, uid });
-    const gid = podGid(pod, container);
-    return { id: name, user: uid === undefined ? "" : `${uid}${gid === undefined ? "" : `:${gid}`}` };
+    const described = { namespace, container, uid: podUid(pod, container) };
+    this.#pods.set(name, described);
+    return { ...described, gid: podGid(pod, container) };
   }
 
   async exec(name: string, request: ExecRequest): Promise<ExecOutcome> {
     const target = await this.#connect();
-    const pod = this.#pods.get(name) ?? (await this.attach(name), this.#pods.get(name)!);
+    const pod = this.#pods.get(name) ?? (await this.#describe(name));
     if (request.user && /^(0|root)(:|$)/.test(request.user) && pod.uid !== 0) {
       throw new ContainerError(
         `Kubernetes runs every command as the pod's user (uid ${pod.uid ?? "of the image"}); this step needs root`,
@@ -157,7 +164,7 @@ export class KubernetesBackend implements BackendAdapter {
     const result = parseExecStatus(text);
     if ("exitCode" in result) return { exitCode: result.exitCode };
     // As Docker does: a program that cannot be started is exit code 127 with the reason on stderr.
-    if (/executable file not found|no such file or directory/i.test(result.error)) {
+    if (PROGRAM_NOT_FOUND.test(result.error)) {
       request.onStderr?.(Buffer.from(`${result.error}\n`));
       return { exitCode: 127 };
     }
@@ -184,8 +191,6 @@ export class KubernetesBackend implements BackendAdapter {
       stdio: ["pipe", "ignore", "ignore"],
     });
   }
-
-  #settled: KubeTarget | undefined;
 
   #connect(): Promise<KubeTarget> {
     this.#target ??= connectKube({

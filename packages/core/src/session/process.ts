@@ -143,7 +143,9 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
 
   // The error says the processes were killed: let the kill step finish first (it ends within its grace period).
   if (interrupted && !request.detach?.aborted) {
-    await killed;
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([killed, new Promise((resolve) => (bound = setTimeout(resolve, (KILL_GRACE_SECONDS + 10) * 1000)))]);
+    clearTimeout(bound);
     clearTimeout(graceTimer);
   }
   if (interrupted === "timeout") {
