@@ -8,9 +8,9 @@ import { type ContainerSpec, REAPER_COMMAND } from "./backend.js";
 type Json = Record<string, unknown>;
 
 /** Name of the sandbox container in pods we create (a user's manifest may name it otherwise). */
-export const SANDBOX_CONTAINER = "sandbox";
+const SANDBOX_CONTAINER = "sandbox";
 /** The init container that copies the image's files into the in-memory volumes (a tmpfs hides them). */
-export const SEED_CONTAINER = "llm-sandbox-seed";
+const SEED_CONTAINER = "llm-sandbox-seed";
 const SEED_ROOT = "/llm-sandbox-seed";
 /**
  * Copies each directory's entries (not the directory itself: the volume's root is not ours to retime) into its
@@ -76,8 +76,8 @@ export function planPod({ name, namespace, spec, podManifest = {}, envVars = {} 
   };
   const resources = { limits, requests };
 
-  const user = (podManifest.spec as Json | undefined) ?? {};
-  const userContainers = asArray(user.containers, "spec.containers");
+  const theirSpec = (podManifest.spec as Json | undefined) ?? {};
+  const userContainers = asArray(theirSpec.containers, "spec.containers");
   const userSandbox = userContainers.find((c) => c.name === SANDBOX_CONTAINER) ?? userContainers[0];
   const container = typeof userSandbox?.name === "string" ? userSandbox.name : SANDBOX_CONTAINER;
 
@@ -137,7 +137,6 @@ export function planPod({ name, namespace, spec, podManifest = {}, envVars = {} 
     ...Object.fromEntries(Object.entries(spec.labels).map(([key, value]) => [key, labelValue(value)])),
   };
   metadata.namespace = namespace;
-  if (!("name" in ((podManifest.metadata as Json | undefined) ?? {}))) metadata.name = name;
   return { manifest: merged, container };
 }
 
