@@ -42,5 +42,5 @@ export {
   managedImageName,
   prepareImage,
 } from "./images/builder.js";
-export { ensureEngine } from "./host/engine-setup.js";
+export { ensureEngine, ensurePodman } from "./host/engine-setup.js";
 export { type CleanupReport, cleanupResources } from "./host/cleanup.js";

@@ -95,6 +95,7 @@ export class SandboxSession implements AsyncDisposable {
   #queue: Promise<unknown> = Promise.resolve();
   #installed = new Set<string>();
   #closing = new AbortController();
+  #released: Promise<void> | undefined;
   #builtImage: string | undefined;
   #expiry: NodeJS.Timeout | undefined;
   #expired = false;
@@ -153,15 +154,15 @@ export class SandboxSession implements AsyncDisposable {
       this.#state = "closed";
       return;
     }
-    if (this.#state === "closing" || this.#state === "closed") return;
+    // A second close() (or one during the expiry's) resolves when the first has removed the container.
+    if (this.#state === "closing" || this.#state === "closed") return this.#released;
     this.#state = "closing";
     clearTimeout(this.#expiry);
     this.#closing.abort();
-    try {
-      await this.releaseContainer();
-    } finally {
+    this.#released = this.releaseContainer().finally(() => {
       this.#state = "closed";
-    }
+    });
+    return this.#released;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
