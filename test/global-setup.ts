@@ -1,21 +1,39 @@
 import Docker from "dockerode";
+import type { TestProject } from "vitest/node";
+import { podmanClient } from "../packages/core/src/backends/engine-client.js";
 import { leakedContainers } from "./helpers/leaks.js";
+import { startKubeFixture } from "./kube-fixture/server.js";
 
 /**
- * The suite runs against the real engine that `npm test` set up. At the end, any container this suite
- * labelled whose owner process is gone is a leak: it is removed and the run fails.
+ * The suite runs against the real engines that `npm test` set up (Docker, and Podman's service when it answers),
+ * and a Kubernetes API-server fixture started here for the kubernetes backend. At the end, any container this
+ * suite labelled whose owner process is gone is a leak, and so is any pod left in the fixture: they are removed and
+ * the run fails.
  */
-export default async function setup() {
+export default async function setup(project: TestProject) {
   const docker = process.env.DOCKER_HOST ? new Docker() : new Docker({ socketPath: "/var/run/docker.sock" });
   await docker.ping().catch((error: Error) => {
     throw new Error(`No container engine: ${error.message}. Run \`npm run setup\` (or \`npx llm-sandbox setup\`) first.`);
   });
+  const podman = podmanClient();
+  const podmanAnswers = await podman.ping().then(
+    () => true,
+    () => false,
+  );
+  const fixture = await startKubeFixture({ docker });
+  project.provide("kubeFixture", { url: fixture.url, kubeconfig: fixture.kubeconfig, token: fixture.token });
   const startedAt = Math.floor(Date.now() / 1000);
   return async function teardown() {
-    const leaks = await leakedContainers(docker, startedAt);
-    await Promise.all(leaks.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
-    if (leaks.length) {
-      throw new Error(`Leaked ${leaks.length} labelled container(s): ${leaks.map((c) => `${c.Id.slice(0, 12)} (${c.Labels["org.llm-sandbox.lang"] ?? "?"})`).join(", ")}`);
-    }
+    const pods = await fixture.stop();
+    const leaks = [
+      ...(await leakedContainers(docker, startedAt)).map((c) => ({ engine: docker, where: "Docker", c })),
+      ...(podmanAnswers ? await leakedContainers(podman, startedAt) : []).map((c) => ({ engine: podman, where: "Podman", c })),
+    ];
+    await Promise.all(leaks.map(({ engine, c }) => engine.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+    const problems = [
+      ...leaks.map(({ where, c }) => `${where} container ${c.Id.slice(0, 12)} (${c.Labels["org.llm-sandbox.lang"] ?? "?"})`),
+      ...pods.map((pod) => `fixture pod ${pod}`),
+    ];
+    if (problems.length) throw new Error(`Leaked ${problems.length} sandbox(es): ${problems.join(", ")}`);
   };
 }

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /** `llm-sandbox`: a thin command line over the functions in src/images/ and src/host/. */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { engineClient, pingEngine } from "./backends/engine-client.js";
+import { engineClient, pingEngine, podmanClient } from "./backends/engine-client.js";
 import { SandboxError } from "./errors.js";
 import type { Logger } from "./internal/logger.js";
 import { ensureImages, managedImageDirs, type ImageProgressEvent } from "./images/builder.js";
 import { cleanupResources } from "./host/cleanup.js";
-import { ensureEngine } from "./host/engine-setup.js";
+import { ensureEngine, ensurePodman } from "./host/engine-setup.js";
 
 const usage = () => `Usage: llm-sandbox <command> [options]
 
@@ -22,14 +22,18 @@ setup options:
                      (default: the files in $LLM_SANDBOX_EXTRA_CA_CERTS, else $NODE_EXTRA_CA_CERTS)
   --force            Rebuild even when up to date, without the layer cache
   --verbose          Print the builds' output, not only their steps
-  --test-fixtures    Accepted for the test suite (npm test); its global set-up builds and serves the
-                     local package indexes (test/package-indexes), so there is nothing more to do here
+  --podman           Set up Podman instead of Docker: its Docker-compatible service (found via CONTAINER_HOST
+                     or Podman's default sockets; as root on Debian/Ubuntu: podman installed and
+                     \`podman system service\` started on /run/podman/podman.sock) and the images built with it
+  --test-fixtures    What the test suite needs besides Docker: Podman's service and images (as --podman);
+                     its global set-up builds and serves the local package indexes (test/package-indexes)
 
 cleanup options:
   --all              Remove every sandbox container and network, also those of live processes
   --dry-run          Only print what would be removed
+  --podman           On Podman's service instead of Docker
 
-Environment: DOCKER_HOST (engine to use), LLM_SANDBOX_BASE_IMAGE (BASE for the Dockerfiles),
+Environment: DOCKER_HOST (engine to use), CONTAINER_HOST (Podman's service), LLM_SANDBOX_BASE_IMAGE (BASE for the Dockerfiles),
 LLM_SANDBOX_DEBIAN_MIRROR (archive for debootstrap when debian:bookworm-slim cannot be pulled).
 `;
 
@@ -42,9 +46,10 @@ const SETUP_OPTIONS = {
   "ca-cert": { type: "string", multiple: true },
   force: { type: "boolean" },
   verbose: { type: "boolean" },
+  podman: { type: "boolean" },
   "test-fixtures": { type: "boolean" },
 } as const satisfies ParseArgsOptionsConfig;
-const CLEANUP_OPTIONS = { ...HELP, all: { type: "boolean" }, "dry-run": { type: "boolean" } } as const;
+const CLEANUP_OPTIONS = { ...HELP, all: { type: "boolean" }, "dry-run": { type: "boolean" }, podman: { type: "boolean" } } as const;
 
 /** The command's flags; an unknown flag or a stray argument is a UsageError. */
 function parse<T extends ParseArgsOptionsConfig>(options: T, args: string[]) {
@@ -85,34 +90,35 @@ async function setup(args: string[], signal: AbortSignal): Promise<number> {
   if (values.help) return help();
   const verbose = values.verbose ?? false;
   const logger = cliLogger(verbose);
-  if (values["test-fixtures"]) {
-    logger.debug("--test-fixtures: the test suite's global set-up builds and serves the local package indexes");
-  }
   const dirs = values.images?.flatMap((list) => list.split(",")).map((d) => d.trim()).filter(Boolean);
   if (values.images && !dirs?.length) throw new UsageError("--images needs a comma-separated list of image directories");
   const unknown = dirs?.filter((d) => !managedImageDirs().includes(d)) ?? [];
   if (unknown.length) {
     throw new UsageError(`no image directory ${unknown.join(", ")} (there are: ${managedImageDirs().join(", ")})`);
   }
-  const docker = await ensureEngine({ logger });
-  const results = await ensureImages(docker, {
-    dirs,
-    force: values.force,
-    extraCaCerts: values["ca-cert"],
-    onProgress: printProgress(verbose),
-    logger,
-    signal,
-  });
-  process.stdout.write(
-    `${table([["image", "status", "seconds"], ...results.map((r) => [r.image, r.status, r.seconds.toFixed(1)])])}\n`,
-  );
+  const engines = values.podman ? ["podman"] : ["docker"];
+  if (values["test-fixtures"] && !engines.includes("podman")) engines.push("podman");
+  const rows: string[][] = [];
+  for (const engine of engines) {
+    const client = engine === "podman" ? await ensurePodman({ logger }) : await ensureEngine({ logger });
+    const results = await ensureImages(client, {
+      dirs,
+      force: values.force,
+      extraCaCerts: values["ca-cert"],
+      onProgress: printProgress(verbose),
+      logger,
+      signal,
+    });
+    rows.push(...results.map((r) => [engine, r.image, r.status, r.seconds.toFixed(1)]));
+  }
+  process.stdout.write(`${table([["engine", "image", "status", "seconds"], ...rows])}\n`);
   return 0;
 }
 
 async function cleanup(args: string[]): Promise<number> {
   const values = parse(CLEANUP_OPTIONS, args);
   if (values.help) return help();
-  const docker = engineClient();
+  const docker = values.podman ? podmanClient() : engineClient();
   await pingEngine(docker);
   const dryRun = values["dry-run"] ?? false;
   const report = await cleanupResources(docker, { all: values.all, dryRun });

@@ -15,14 +15,24 @@ export { SandboxSession, type CommandOptions, type CommandSpec, type RunOptions,
 export { createSession } from "./session/create-session.js";
 export { InteractiveSandboxSession, type InteractiveSessionOptions } from "./interactive/session.js";
 export { type InteractiveSettings, KernelType, type ResolvedInteractiveSettings } from "./interactive/settings.js";
-export type { RuntimeConfigs, SessionOptions } from "./session/options.js";
 export * from "./security/index.js";
+export {
+  type BackendSessionOptions,
+  MicromambaSession,
+  SandboxDockerSession,
+  SandboxKubernetesSession,
+  SandboxPodmanSession,
+} from "./session/backend-sessions.js";
+export type { KubeConfigLike, RuntimeConfigs, SessionOptions } from "./session/options.js";
 export type { LanguageHandler, PackageIndexes, SandboxCommand, SandboxContext } from "./languages/handler.js";
 export type { Feature as SyntaxFeature, Interpolation, Quote, Syntax } from "./languages/syntax.js";
 export { getLanguageHandler, registerLanguageHandler, supportedLanguages } from "./languages/registry.js";
 export type { AttachedContainer, BackendAdapter, ContainerSpec, ExecOutcome, ExecRequest, NetworkPolicy } from "./backends/backend.js";
 export { DockerBackend } from "./backends/docker.js";
-export { engineClient } from "./backends/engine-client.js";
+export { PodmanBackend } from "./backends/podman.js";
+export { MICROMAMBA_IMAGE, MicromambaBackend } from "./backends/micromamba.js";
+export { KubernetesBackend, type KubernetesBackendOptions } from "./backends/kubernetes.js";
+export { engineClient, podmanClient, podmanHost } from "./backends/engine-client.js";
 export type { Logger } from "./internal/logger.js";
 export {
   buildDockerfile,
@@ -36,7 +46,7 @@ export {
   managedImageName,
   prepareImage,
 } from "./images/builder.js";
-export { ensureEngine } from "./host/engine-setup.js";
+export { ensureEngine, ensurePodman } from "./host/engine-setup.js";
 export { type CleanupReport, cleanupResources } from "./host/cleanup.js";
 export {
   type ArtifactOptions,

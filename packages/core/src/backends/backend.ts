@@ -8,6 +8,8 @@ import type { Logger } from "../internal/logger.js";
  */
 export interface BackendAdapter {
   readonly kind: SandboxBackend;
+  /** The image a session runs when it names none; without it, the language's own image. */
+  readonly defaultImage?: string;
   /** Makes an image available: present, pulled, or built from this package's Dockerfiles. */
   prepareImage(image: string, logger: Logger): Promise<void>;
   /** Builds a user's Dockerfile; returns the image reference. */
@@ -80,3 +82,12 @@ export interface ExecRequest {
 export interface ExecOutcome {
   readonly exitCode: number;
 }
+
+/**
+ * PID 1 of a sandbox where the engine gives no init: a shell that exits on TERM and, while it waits, reaps the
+ * orphans of killed programs (its `wait` collects any child, adopted ones too), so they do not pile up as zombies.
+ */
+export const REAPER_COMMAND: readonly string[] = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"];
+
+/** How container runtimes (OCI) say the program to exec does not exist: exit code 127, as a shell would give. */
+export const PROGRAM_NOT_FOUND = /executable file not found|exec: "[^"]*": stat [^:]*: no such file or directory/i;

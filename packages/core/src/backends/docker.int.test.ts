@@ -1,51 +1,54 @@
-import { DockerBackend, engineClient } from "@llm-sandbox/core";
-import { afterAll, describe, expect, it } from "vitest";
-import { LABELS } from "../internal/labels.js";
+/** Docker-specific checks; what every backend does is in the session contract (test/contract). */
+import { createSession, engineClient } from "@llm-sandbox/core";
+import { describe, expect, it } from "vitest";
+import { sharedSession, withSession } from "../../../../test/helpers/sessions.js";
 
-describe("DockerBackend exec (real engine)", async () => {
-  const backend = new DockerBackend(engineClient());
-  const id = await backend.create({
-    image: "llm-sandbox/python:latest",
-    user: "1000:1000",
-    workdir: "/sandbox",
-    env: {},
-    labels: { [LABELS.managed]: "true", [LABELS.ownerPid]: String(process.pid), [LABELS.ownerHost]: (await import("node:os")).hostname() },
-    readOnlyRootfs: true,
-    tmpfs: { "/tmp": 64 * 1024 * 1024 },
-    network: { mode: "none" },
+describe("Docker: the container a session creates", async () => {
+  const session = await sharedSession({ lang: "python" });
+  const docker = engineClient();
+
+  it("is hardened, limited and labelled", async () => {
+    const info = await docker.getContainer(session.containerId!).inspect();
+    expect(info.HostConfig.CapDrop).toEqual(["ALL"]);
+    expect(info.HostConfig.SecurityOpt).toContain("no-new-privileges");
+    expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(info.HostConfig.Memory).toBe(1024 ** 3);
+    expect(info.HostConfig.PidsLimit).toBe(256);
+    expect(info.HostConfig.NanoCpus).toBe(1e9);
+    expect(info.HostConfig.Privileged).toBe(false);
+    expect(info.HostConfig.Init).toBe(true);
+    expect(info.Config.Labels).toMatchObject({ "org.llm-sandbox.managed": "true", "org.llm-sandbox.session": session.id });
+    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([]);
   });
-  afterAll(() => backend.remove(id));
 
-  it("streams stdin to a long-lived program and its answers back before stdin ends", async () => {
-    const answers: string[] = [];
-    let answered: () => void = () => {};
-    async function* commands() {
-      for (const line of ["one\n", "two\n"]) {
-        const seen = new Promise<void>((resolve) => (answered = resolve));
-        yield Buffer.from(line);
-        await seen; // the program's reply to this line arrived while stdin is still open
-      }
+  it("await using removes it", async () => {
+    let id: string | undefined;
+    {
+      await using scoped = await createSession({ lang: "python" }).open();
+      id = scoped.containerId;
+      expect((await scoped.run("print(5)")).stdout).toBe("5\n");
     }
-    const { exitCode } = await backend.exec(id, {
-      argv: ["python3", "-u", "-c", "import sys\nfor line in sys.stdin: print(line.strip().upper(), flush=True)"],
-      stdin: commands(),
-      onStdout: (chunk) => {
-        answers.push(Buffer.from(chunk).toString());
-        answered();
-      },
-    });
-    expect(exitCode).toBe(0);
-    expect(answers.join("")).toBe("ONE\nTWO\n");
+    await expect(docker.getContainer(id!).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
+});
 
-  it("returns the exit code of a program given stdin bytes", async () => {
-    const chunks: Buffer[] = [];
-    const { exitCode } = await backend.exec(id, {
-      argv: ["sh", "-c", "cat; exit 5"],
-      stdin: Buffer.from("bytes in"),
-      onStdout: (chunk) => chunks.push(Buffer.from(chunk)),
-    });
-    expect(exitCode).toBe(5);
-    expect(Buffer.concat(chunks).toString()).toBe("bytes in");
+describe("Docker: commits", () => {
+  const docker = engineClient();
+
+  it("commits to a fresh tag and leaves the source image alone", async () => {
+    const before = (await docker.getImage("llm-sandbox/python:latest").inspect()).Id;
+    const session = await createSession({ lang: "python", commitContainer: true }).open();
+    await session.executeCommand("echo kept > /sandbox/kept.txt");
+    await session.close();
+    const committed = session.committedImage!;
+    try {
+      expect(committed).toMatch(/^llm-sandbox-commit\/python:/);
+      expect((await docker.getImage("llm-sandbox/python:latest").inspect()).Id).toBe(before);
+      await withSession({ lang: "python", image: committed }, async (reopened) => {
+        expect((await reopened.executeCommand("cat /sandbox/kept.txt")).stdout).toBe("kept\n");
+      });
+    } finally {
+      await docker.getImage(committed).remove({ force: true });
+    }
   });
 });

@@ -4,17 +4,20 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type Docker from "dockerode";
 import { type SandboxBackend, SandboxBackend as Backends } from "../enums.js";
-import { ContainerError, SandboxAbortError, SandboxError } from "../errors.js";
+import { ContainerError, EngineUnavailableError, SandboxAbortError, SandboxError } from "../errors.js";
 import { buildDockerfile, prepareImage } from "../images/builder.js";
 import { LABELS } from "../internal/labels.js";
 import { countEntries } from "../internal/tar.js";
 import type { Logger } from "../internal/logger.js";
-import type { AttachedContainer, BackendAdapter, ContainerSpec, ExecOutcome, ExecRequest } from "./backend.js";
+import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, PROGRAM_NOT_FOUND } from "./backend.js";
 import { describeEndpoint } from "./engine-client.js";
 import { FrameDemuxer } from "./docker-frames.js";
 
 /** The network used only while libraries install: containers on it cannot reach each other (ICC off). */
 export const INSTALL_NETWORK = "llm-sandbox-install";
+
+/** Connection errors: nothing answers where the engine should be. */
+const UNREACHABLE = new Set(["ENOENT", "ECONNREFUSED", "EACCES", "EHOSTUNREACH", "ETIMEDOUT"]);
 
 const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
 
@@ -34,44 +37,24 @@ export class DockerBackend implements BackendAdapter {
   ) {}
 
   prepareImage(image: string, logger: Logger): Promise<void> {
-    return prepareImage(this.docker, image, { logger });
+    return prepareImage(this.docker, image, { logger }).catch((error: unknown) => {
+      throw this.unreachable(error);
+    });
   }
 
   buildImage(dockerfile: string, logger: Logger): Promise<string> {
-    return buildDockerfile(this.docker, dockerfile, { logger });
+    return buildDockerfile(this.docker, dockerfile, { logger }).catch((error: unknown) => {
+      throw this.unreachable(error);
+    });
   }
 
   async create(spec: ContainerSpec): Promise<string> {
     const network = spec.network;
     const installNetwork = network.mode === "install-only" ? await this.ensureInstallNetwork() : undefined;
-    const { HostConfig: extraHostConfig, ...extraTop } = (spec.passthrough ?? {}) as { HostConfig?: object };
-    const container = await this.docker.createContainer({
-      Image: spec.image,
-      Entrypoint: ["sleep"],
-      Cmd: ["infinity"],
-      User: spec.user,
-      WorkingDir: spec.workdir,
-      Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-      Labels: { ...spec.labels },
-      HostConfig: {
-        // An init reaps the zombies of killed programs and makes removal immediate.
-        Init: true,
-        CapDrop: ["ALL"],
-        SecurityOpt: ["no-new-privileges"],
-        ReadonlyRootfs: spec.readOnlyRootfs,
-        Tmpfs: Object.fromEntries(
-          Object.entries(spec.tmpfs).map(([path, bytes]) => [path, tmpfsOptions(bytes, spec.user)]),
-        ),
-        ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
-        ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
-        ...(spec.pids ? { PidsLimit: spec.pids } : {}),
-        NetworkMode: network.mode === "attached" ? network.network : (installNetwork ?? "none"),
-        // The host by name, for servers on it (package mirrors), also when the network is there only for installs.
-        // Podman (4.x) refuses "host-gateway"; it names the host host.containers.internal by itself.
-        ...(network.mode !== "none" && this.kind === Backends.DOCKER ? { ExtraHosts: ["host.docker.internal:host-gateway"] } : {}),
-        ...extraHostConfig,
-      },
-      ...extraTop,
+    const options = await this.createOptions(spec, network.mode === "attached" ? network.network : (installNetwork ?? "none"));
+    const container = await this.docker.createContainer(options).catch((error: unknown) => {
+      const failure = this.unreachable(error);
+      throw SandboxError.isInstance(failure) ? failure : new ContainerError(`Cannot create the container: ${(error as Error).message}`, { cause: error });
     });
     try {
       // Disconnect before start: user code never runs with the install network attached.
@@ -86,8 +69,75 @@ export class DockerBackend implements BackendAdapter {
     }
   }
 
+  /** A failure to reach the engine at all becomes EngineUnavailableError saying how to get one; others stay. */
+  protected unreachable(error: unknown): unknown {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (!code || !UNREACHABLE.has(code)) return error;
+    return new EngineUnavailableError(
+      `Cannot reach ${this.engineName()} at ${describeEndpoint(this.docker)}: ${(error as Error).message}. ${this.startHint()}`,
+      { cause: error },
+    );
+  }
+
+  protected engineName(): string {
+    return "the Docker engine";
+  }
+
+  protected startHint(): string {
+    return "Run `npx llm-sandbox setup` (installs and starts Docker on Debian/Ubuntu as root), or set DOCKER_HOST.";
+  }
+
+  /** The engine's create request for `spec` on `networkMode`, with `passthrough` merged in. */
+  protected async createOptions(spec: ContainerSpec, networkMode: string): Promise<Docker.ContainerCreateOptions> {
+    const { HostConfig: extraHostConfig, ...extraTop } = (spec.passthrough ?? {}) as { HostConfig?: object };
+    const { init, command } = this.pidOne();
+    return {
+      Image: spec.image,
+      Entrypoint: command.slice(0, 1),
+      Cmd: command.slice(1),
+      User: spec.user,
+      WorkingDir: spec.workdir,
+      Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+      Labels: { ...spec.labels },
+      HostConfig: {
+        Init: init,
+        CapDrop: ["ALL"],
+        SecurityOpt: ["no-new-privileges"],
+        ReadonlyRootfs: spec.readOnlyRootfs,
+        Tmpfs: Object.fromEntries(
+          Object.entries(spec.tmpfs).map(([path, bytes]) => [path, this.tmpfsOptions(bytes, spec.user)]),
+        ),
+        ...(spec.memoryBytes ? { Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes } : {}),
+        ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
+        ...(spec.pids ? { PidsLimit: spec.pids } : {}),
+        NetworkMode: networkMode,
+        // The host by name, for servers on it (package mirrors), also when the network is there only for installs.
+        ...(networkMode !== "none" ? { ExtraHosts: [`host.docker.internal:${await this.hostAddress(networkMode)}`] } : {}),
+        ...extraHostConfig,
+      },
+      ...extraTop,
+    };
+  }
+
+  /** The sandbox's first process, and whether the engine's init runs it (reaping zombies of killed programs). */
+  protected pidOne(): { readonly init: boolean; readonly command: readonly string[] } {
+    return { init: true, command: ["sleep", "infinity"] };
+  }
+
+  /** How a sandbox on `network` reaches the host, for its host.docker.internal entry. */
+  protected async hostAddress(_network: string): Promise<string> {
+    return "host-gateway";
+  }
+
+  /** tmpfs owned by a numeric session user; world-writable with the sticky bit for a named one. */
+  protected tmpfsOptions(bytes: number, user: string): string {
+    const numeric = /^(\d+)(?::(\d+))?$/.exec(user);
+    const owner = numeric ? `mode=0755,uid=${numeric[1]},gid=${numeric[2] ?? numeric[1]}` : "mode=1777";
+    return `rw,exec,nosuid,nodev,size=${bytes},${owner}`;
+  }
+
   /** What the image holds at each tmpfs mount point, read once per image (image content never changes). */
-  private async imageSeeds(container: Docker.Container, spec: ContainerSpec): Promise<Array<readonly [string, Buffer | undefined]>> {
+  protected async imageSeeds(container: Docker.Container, spec: ContainerSpec): Promise<Array<readonly [string, Buffer | undefined]>> {
     const paths = Object.keys(spec.tmpfs);
     if (paths.length === 0) return [];
     const imageId = (await this.docker.getImage(spec.image).inspect()).Id;
@@ -108,7 +158,7 @@ export class DockerBackend implements BackendAdapter {
   /** A tmpfs hides what the image has at its mount point; put the image's files back (Podman's "tmpcopyup"). */
   private async seedDirectory(id: string, path: string, archive: Buffer, user: string): Promise<void> {
     const stderr: Buffer[] = [];
-    const { exitCode } = await this.exec(id, {
+    const { exitCode } = await this.engineExec(id, {
       argv: ["tar", "-x", "--no-same-owner", "-f", "-", "-C", posix.dirname(path)],
       stdin: archive,
       user,
@@ -124,13 +174,19 @@ export class DockerBackend implements BackendAdapter {
       info = await container.inspect();
     } catch (error) {
       if (statusOf(error) === 404) throw new ContainerError(`Container ${id} not found`);
-      throw new ContainerError(`Failed to connect to container ${id}: ${(error as Error).message}`, { cause: error });
+      const failure = this.unreachable(error);
+      throw SandboxError.isInstance(failure) ? failure : new ContainerError(`Failed to connect to container ${id}: ${(error as Error).message}`, { cause: error });
     }
     if (!info.State.Running) await container.start();
     return { id: info.Id, user: info.Config.User ?? "" };
   }
 
-  async exec(id: string, request: ExecRequest): Promise<ExecOutcome> {
+  exec(id: string, request: ExecRequest): Promise<ExecOutcome> {
+    return this.engineExec(id, request);
+  }
+
+  /** The engine's exec as it is, for the adapter's own steps: what subclasses wrap around `exec` stays out of them. */
+  protected async engineExec(id: string, request: ExecRequest): Promise<ExecOutcome> {
     const stdin = request.stdin;
     let exec: Docker.Exec;
     let stream: Duplex;
@@ -150,9 +206,16 @@ export class DockerBackend implements BackendAdapter {
     } catch (error) {
       throw this.execError(id, error);
     }
-    const demux = new FrameDemuxer((which, payload) =>
-      which === "stdout" ? request.onStdout?.(payload) : request.onStderr?.(payload),
-    );
+    // Some engines (Docker 20.10) report a program that cannot start as text on stdout, with exit code 126
+    // either way: it goes to stderr, and "not found" becomes 127, as a shell (and other engines) would have it.
+    let first = true;
+    let startFailure: string | undefined;
+    const demux = new FrameDemuxer((which, payload) => {
+      if (first && which === "stdout" && startsWith(payload, OCI_START_FAILURE)) startFailure = Buffer.from(payload).toString();
+      first = false;
+      if (which === "stdout" && !startFailure) request.onStdout?.(payload);
+      else request.onStderr?.(payload);
+    });
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         stream.destroy();
@@ -172,7 +235,9 @@ export class DockerBackend implements BackendAdapter {
       if (stdin instanceof Uint8Array) stream.end(stdin);
       else if (stdin) void pipeStdin(stdin, stream).catch(done);
     });
-    return { exitCode: await this.exitCodeOf(exec!, id) };
+    const exitCode = await this.exitCodeOf(exec!, id);
+    if (startFailure && exitCode === 126 && PROGRAM_NOT_FOUND.test(startFailure)) return { exitCode: 127 };
+    return { exitCode };
   }
 
   /** The stream can end a moment before the engine records the exit, so ask again briefly. */
@@ -278,6 +343,9 @@ export class DockerBackend implements BackendAdapter {
   }
 }
 
+const OCI_START_FAILURE = Buffer.from("OCI runtime exec failed");
+const startsWith = (data: Uint8Array, prefix: Buffer) => data.length >= prefix.length && prefix.equals(data.subarray(0, prefix.length));
+
 const seedCache = new Map<string, Buffer | undefined>();
 const MAX_CACHED_SEED_BYTES = 8 * 1024 * 1024;
 
@@ -314,10 +382,3 @@ await new Promise((resolve) => {
   const req = http.request({ socketPath, host, port, method: "DELETE", path: "/containers/" + id + "?force=1&v=1" }, (res) => { res.resume(); res.on("end", resolve); });
   req.on("error", resolve); req.end();
 });`;
-
-/** tmpfs owned by a numeric session user; world-writable with the sticky bit for a named one. */
-function tmpfsOptions(bytes: number, user: string): string {
-  const numeric = /^(\d+)(?::(\d+))?$/.exec(user);
-  const owner = numeric ? `mode=0755,uid=${numeric[1]},gid=${numeric[2] ?? numeric[1]}` : "mode=1777";
-  return `rw,exec,nosuid,nodev,size=${bytes},${owner}`;
-}

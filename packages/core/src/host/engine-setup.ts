@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import type Docker from "dockerode";
-import { describeEndpoint, engineClient, pingEngine } from "../backends/engine-client.js";
+import { describeEndpoint, engineClient, PODMAN_ROOTFUL_SOCKET, pingEngine, podmanClient, podmanHost } from "../backends/engine-client.js";
 import { EngineUnavailableError } from "../errors.js";
 import type { Logger } from "../internal/logger.js";
 import { processAlive } from "./cleanup.js";
@@ -80,7 +81,7 @@ const answers = (docker: Docker, timeoutMs = 2000) =>
 type Start =
   | { readonly how: "running"; readonly pid: number }
   | { readonly how: "systemd" }
-  | { readonly how: "spawned"; readonly exited: () => boolean };
+  | { readonly how: "spawned"; readonly program: string; readonly log: string; readonly exited: () => boolean };
 
 async function startDockerd(logger: Logger): Promise<Start> {
   const pid = runningDockerdPid();
@@ -99,17 +100,21 @@ async function startDockerd(logger: Logger): Promise<Start> {
   }
   const dockerd = findProgram("dockerd") ?? "dockerd";
   logger.info(`starting ${dockerd} in the background (log: ${DOCKERD_LOG})`);
-  const log = openSync(DOCKERD_LOG, "a");
+  return spawnDetached(dockerd, [], DOCKERD_LOG);
+}
+
+/** Starts a daemon in its own session (a Ctrl-C of setup does not reach it; it outlives setup), logging to `log`. */
+function spawnDetached(program: string, args: readonly string[], log: string, env: NodeJS.ProcessEnv = process.env): Start {
+  const fd = openSync(log, "a");
   try {
-    // detached: its own session and process group, so a Ctrl-C of setup does not reach it and it outlives setup.
-    const child = spawn(dockerd, [], { detached: true, stdio: ["ignore", log, log] });
+    const child = spawn(program, args, { detached: true, stdio: ["ignore", fd, fd], env });
     let exited = false;
     child.on("exit", () => (exited = true));
     child.on("error", () => (exited = true));
     child.unref();
-    return { how: "spawned", exited: () => exited };
+    return { how: "spawned", program: basename(program), log, exited: () => exited };
   } finally {
-    closeSync(log);
+    closeSync(fd);
   }
 }
 
@@ -131,7 +136,7 @@ async function waitForEngine(docker: Docker, start: Start): Promise<void> {
     if (await answers(docker)) return;
     await new Promise((r) => setTimeout(r, 500));
   }
-  const what = exited() ? "dockerd exited" : `${describeEndpoint(docker)} did not answer within ${START_TIMEOUT_MS / 1000} s`;
+  const what = exited() ? `${start.how === "spawned" ? start.program : "the engine"} exited` : `${describeEndpoint(docker)} did not answer within ${START_TIMEOUT_MS / 1000} s`;
   if (start.how === "running") {
     throw new EngineUnavailableError(
       `${what}, although dockerd (pid ${start.pid}) runs: look at its log, or stop it and run setup again.`,
@@ -142,9 +147,58 @@ async function waitForEngine(docker: Docker, start: Start): Promise<void> {
   }
   let tail = "";
   try {
-    tail = readFileSync(DOCKERD_LOG, "utf8").trimEnd().split("\n").slice(-15).join("\n");
+    tail = readFileSync(start.log, "utf8").trimEnd().split("\n").slice(-15).join("\n");
   } catch {
     // no log
   }
-  throw new EngineUnavailableError(`${what}; see ${DOCKERD_LOG}${tail ? `:\n${tail}` : ""}`);
+  throw new EngineUnavailableError(`${what}; see ${start.log}${tail ? `:\n${tail}` : ""}`);
+}
+
+export const PODMAN_LOG = "/var/log/llm-sandbox-podman.log";
+/**
+ * containers.conf of the Podman service setup starts: no default ulimits, since raising the open-files limit to
+ * Podman's default needs CAP_SYS_RESOURCE, which containers and some VMs (like CI runners) do not have.
+ */
+export const PODMAN_CONTAINERS_CONF = "/etc/llm-sandbox/podman-containers.conf";
+
+/**
+ * A client for Podman's Docker-compatible service. The one found as Podman's clients find it (CONTAINER_HOST, the
+ * rootful or rootless socket) is used if it answers. Otherwise, as root with the rootful socket: Debian's podman is
+ * installed if missing (on Debian/Ubuntu), and `podman system service --time=0` is started detached on
+ * /run/podman/podman.sock with PODMAN_CONTAINERS_CONF, logging to /var/log/llm-sandbox-podman.log.
+ */
+export async function ensurePodman({ logger }: { logger: Logger }): Promise<Docker> {
+  const host = podmanHost();
+  const podman = podmanClient(host);
+  if (await answers(podman, 3000)) {
+    logger.info(`Podman's service at ${host} answers`);
+    return podman;
+  }
+  const rootful = `unix://${PODMAN_ROOTFUL_SOCKET}`;
+  const canInstall = isDebianLike() && findProgram("apt-get") !== undefined;
+  if (host !== rootful || !isRoot() || (!findProgram("podman") && !canInstall)) {
+    throw new EngineUnavailableError(
+      `No Podman service answers at ${host}. Start one: \`systemctl --user start podman.socket\` (rootless), ` +
+        "`systemctl start podman.socket` (rootful), or `podman system service --time=0 unix://PATH` with CONTAINER_HOST=unix://PATH; " +
+        "or run `npx llm-sandbox setup --podman` as root (on Debian/Ubuntu it installs podman first).",
+    );
+  }
+  if (!findProgram("podman")) {
+    logger.info("installing Debian's podman with apt-get (apt-get update && apt-get install -y podman)");
+    await aptInstall(["podman"], (line) => logger.debug(line), { recommends: true });
+  }
+  mkdirSync(dirname(PODMAN_CONTAINERS_CONF), { recursive: true });
+  writeFileSync(PODMAN_CONTAINERS_CONF, "[containers]\ndefault_ulimits = []\n");
+  mkdirSync(dirname(PODMAN_ROOTFUL_SOCKET), { recursive: true });
+  // A socket file left by a service that is gone would make the new one fail to listen.
+  rmSync(PODMAN_ROOTFUL_SOCKET, { force: true });
+  const podmanPath = findProgram("podman") ?? "podman";
+  logger.info(`starting ${podmanPath} system service on ${rootful} (log: ${PODMAN_LOG})`);
+  const start = spawnDetached(podmanPath, ["system", "service", "--time=0", rootful], PODMAN_LOG, {
+    ...process.env,
+    CONTAINERS_CONF: PODMAN_CONTAINERS_CONF,
+  });
+  await waitForEngine(podman, start);
+  logger.info(`Podman's service at ${rootful} answers`);
+  return podman;
 }

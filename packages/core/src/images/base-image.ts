@@ -270,7 +270,6 @@ async function slimRootfs(dir: string, mirrors: DebianMirrors): Promise<void> {
 
 /** `tar` of the root file system streamed into the Engine API's image import (no docker CLI). */
 async function importRootfs(docker: Docker, dir: string, tag: string): Promise<void> {
-  const [repo, version] = tag.split(":");
   const tarProcess = spawn(
     "tar",
     ["--numeric-owner", "--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*", "-C", dir, "-cf", "-", "."],
@@ -284,9 +283,9 @@ async function importRootfs(docker: Docker, dir: string, tag: string): Promise<v
   });
   let failure: string | undefined;
   try {
+    // The tag goes in `repo` (the API allows it there): Podman's compatible import ignores `tag` and names it latest.
     const stream = await docker.importImage(tarProcess.stdout, {
-      repo,
-      tag: version,
+      repo: tag,
       changes: [
         `LABEL ${LABELS.managed}=true`,
         "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",

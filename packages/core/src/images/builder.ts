@@ -136,7 +136,7 @@ export async function ensureImages(docker: Docker, options: EnsureImagesOptions 
       logger,
       files,
       hash: contextHash(files, { BASE: baseImage }),
-      buildargs: { BASE: baseImage },
+      buildargs: { BASE: await engineReference(docker, baseImage) },
       nocache: options.force,
     });
     results.push({ image, status: "built", seconds: elapsed(started) });
@@ -219,6 +219,15 @@ function managedContextFiles(dir: string, extraCa: string): ContextFile[] {
     ...collectDirectory(packageFile("images", SHARED_DIR), { prefix: SHARED_DIR }),
     textFile(EXTRA_CA_FILE, extraCa),
   ];
+}
+
+/**
+ * The name the engine itself gives a local image. Podman's compatible build resolves a short FROM name on docker.io
+ * (and tries to pull it), while its store names local images `localhost/…`; its own name is found locally. The
+ * content hash keeps the plain name, so an image hashes the same on every engine.
+ */
+async function engineReference(docker: Docker, ref: string): Promise<string> {
+  return (await inspectImage(docker, ref))?.RepoTags?.[0] ?? ref;
 }
 
 const textFile = (name: string, text: string): ContextFile => ({ name, data: Buffer.from(text), mode: 0o644 });

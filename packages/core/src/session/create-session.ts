@@ -1,7 +1,14 @@
+import { backendSessions } from "./backend-sessions.js";
 import type { SessionOptions } from "./options.js";
 import { SandboxSession } from "./session.js";
 
-/** A session for `options.backend` (default Docker). Nothing starts until `open()`. */
+/**
+ * A session for `options.backend` (default Docker), as that backend's class (SandboxPodmanSession, …). Nothing
+ * starts until `open()`.
+ */
 export function createSession(options: SessionOptions = {}): SandboxSession {
-  return new SandboxSession(options);
+  const { backend, ...rest } = options;
+  const Session = backendSessions[(backend ?? "docker").toLowerCase() as keyof typeof backendSessions];
+  // An unknown backend is reported by the options schema, with every other problem.
+  return Session ? new Session(rest) : new SandboxSession(options);
 }

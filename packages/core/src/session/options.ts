@@ -18,6 +18,17 @@ const absolutePath = z
   .string()
   .refine((path) => path.startsWith("/") && !path.split("/").includes(".."), { message: "expected an absolute path without '..'" });
 const url = z.url();
+const envRecord = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "invalid environment variable name"), z.string());
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "expected a DNS label (lower case letters, digits, '-')");
+/** A KubeConfig of @kubernetes/client-node, recognised by shape so this package does not need it installed. */
+export interface KubeConfigLike {
+  getCurrentCluster(): unknown;
+}
+const kubeConfigObject = z.custom<KubeConfigLike>(
+  (value) => typeof value === "object" && value !== null && typeof (value as KubeConfigLike).getCurrentCluster === "function",
+  { message: "expected a kubeconfig path or a KubeConfig of @kubernetes/client-node" },
+);
+const KUBERNETES_ONLY = ["kubeNamespace", "kubeConfig", "kubeContext", "podManifest", "envVars", "podStartTimeout"] as const;
 
 /**
  * Container settings. Defaults are secure: a non-root user, no network, a read-only root filesystem with
@@ -42,7 +53,7 @@ export const runtimeConfigsSchema = z.strictObject({
   /** Size of the in-memory /tmp. Default: a quarter of the memory limit (512 MiB without one); false = the container's own filesystem. */
   tmpSize: sizeOrOff.optional(),
   /** Extra environment variables for every program in the sandbox. */
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "invalid environment variable name"), z.string()).optional(),
+  env: envRecord.optional(),
   /** Engine-specific settings merged into the create request (Docker: top-level keys and HostConfig). */
   passthrough: z.record(z.string(), z.unknown()).optional(),
   /**
@@ -121,12 +132,59 @@ export const sessionOptionsSchema = z
       .optional(),
     /** "enforce" (default): blocked code is refused with SecurityViolationError. "advisory": it runs, with a warning logged. */
     securityMode: z.enum(["enforce", "advisory"]).default("enforce"),
-    /** A dockerode client (Docker or Podman's compatible API). Default: from DOCKER_HOST or the default socket. */
+    /**
+     * A dockerode client (Docker, Podman's compatible API). Default: Docker from DOCKER_HOST or the default socket;
+     * Podman from CONTAINER_HOST or Podman's default sockets (see podmanClient).
+     */
     client: z.custom<Docker>((value) => typeof value === "object" && value !== null && "modem" in value, {
       message: "expected a dockerode client",
     }).optional(),
+
+    // Kubernetes (backend "kubernetes")
+    /** Namespace of the pods. Default: the kubeconfig context's namespace (in a cluster: the pod's own), else "default". */
+    kubeNamespace: dnsLabel.optional(),
+    /**
+     * The cluster: a kubeconfig file path, or a `KubeConfig` of @kubernetes/client-node. Default: $KUBECONFIG,
+     * ~/.kube/config, else the in-cluster service account.
+     */
+    kubeConfig: z.union([z.string().min(1), kubeConfigObject]).optional(),
+    /** Context of the kubeconfig to use. Default: its current context. */
+    kubeContext: z.string().min(1).optional(),
+    /**
+     * A Pod manifest merged over the secure defaults (the sandbox container is the one named "sandbox", else the
+     * first; other containers are kept as they are). See the README's Kubernetes section.
+     */
+    podManifest: z.record(z.string(), z.unknown()).optional(),
+    /** Environment variables of the sandbox container (as `runtimeConfigs.env`; the original's name for Kubernetes). */
+    envVars: envRecord.optional(),
+    /** Seconds a pod may take to be running (scheduling, image pull); then open() fails with the pod's events. Default 300. */
+    podStartTimeout: seconds.optional(),
+
+    // Micromamba (backend "micromamba")
+    /** The environment every command runs in (`micromamba run -n <environment>`). Default "base". */
+    environment: z.string().regex(/^[A-Za-z0-9._-]+$/, "expected an environment name").optional(),
   })
   .superRefine((options, ctx) => {
+    const refuse = (key: string, message: string) => ctx.addIssue({ code: "custom", path: [key], message });
+    const kube = options.backend === SandboxBackend.KUBERNETES;
+    for (const key of KUBERNETES_ONLY) {
+      if (!kube && options[key] !== undefined) refuse(key, `'${key}' is for the kubernetes backend, not ${options.backend}`);
+    }
+    if (options.backend !== SandboxBackend.MICROMAMBA && options.environment !== undefined) {
+      refuse("environment", `'environment' is for the micromamba backend, not ${options.backend}`);
+    }
+    if (kube) {
+      const { network, passthrough, pids, user } = options.runtimeConfigs;
+      if (options.client) refuse("client", "the kubernetes backend takes 'kubeConfig', not a dockerode 'client'");
+      if (options.dockerfile) refuse("dockerfile", "the kubernetes backend cannot build images: build and push one, then pass 'image'");
+      if (options.commitContainer !== false) refuse("commitContainer", "the kubernetes backend cannot commit pods to images");
+      if (network !== undefined && network !== false) {
+        refuse("runtimeConfigs.network", "on kubernetes the pod's network is the cluster's: restrict it with a NetworkPolicy");
+      }
+      if (passthrough) refuse("runtimeConfigs.passthrough", "on kubernetes, use 'podManifest'");
+      if (pids !== undefined && pids !== false) refuse("runtimeConfigs.pids", "kubernetes has no per-pod process limit (the kubelet's podPidsLimit sets it)");
+      if (user !== undefined && !/^\d+(:\d+)?$/.test(user)) refuse("runtimeConfigs.user", "kubernetes needs a numeric user (uid or uid:gid)");
+    }
     if (options.image && options.dockerfile) {
       ctx.addIssue({ code: "custom", message: "Only one of 'image' or 'dockerfile' can be provided, not both" });
     }

@@ -86,6 +86,9 @@ exit 0`;
 /** Attempts at starting the kill step: the engine may fail to start an exec while a fork bomb holds every slot. */
 const KILL_ATTEMPTS = 10;
 
+/** How long an interrupted operation waits for its kill step: the grace period plus room for retried starts. */
+export const KILL_STEP_LIMIT_MS = (KILL_GRACE_SECONDS + 10) * 1000;
+
 /** Runs the kill step for operation `runId`; never throws (the caller stops waiting after a grace period). */
 export async function killRun(
   backend: BackendAdapter,

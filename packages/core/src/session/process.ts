@@ -4,7 +4,7 @@ import { OutputDecodingError, type PartialOutput, SandboxAbortError, SandboxTime
 import { newId } from "../internal/ids.js";
 import { StreamCollector } from "../internal/output.js";
 import { ConsoleOutput } from "../result.js";
-import { killRun, RUN_MARKER } from "./process-control.js";
+import { KILL_STEP_LIMIT_MS, killRun, RUN_MARKER } from "./process-control.js";
 
 export interface ProcessRequest {
   readonly argv: readonly string[];
@@ -167,9 +167,13 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
     request.signal?.removeEventListener("abort", onAbort);
     request.detach?.removeEventListener("abort", onDetach);
   }
-  // The kill step is part of an interrupted operation: the next one starts when it is done (or a second later).
-  if (killing && !request.detach?.aborted) await Promise.race([killing, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
-
+  // The error says the processes were killed and the next operation must find them gone: wait for the kill step,
+  // bounded, since a kill step that cannot start must not hang the session.
+  if (killing && !request.detach?.aborted) {
+    let bound: NodeJS.Timeout | undefined;
+    await Promise.race([killing, new Promise((resolve) => (bound = setTimeout(resolve, KILL_STEP_LIMIT_MS)))]);
+    clearTimeout(bound);
+  }
   if (interrupted === "timeout") {
     throw new SandboxTimeoutError(
       `${request.description} timed out after ${request.timeout} seconds; its processes were killed`,

@@ -113,6 +113,7 @@ export class SandboxSession implements AsyncDisposable {
   #queue: Promise<unknown> = Promise.resolve();
   #installed = new Set<string>();
   #closing = new AbortController();
+  #released: Promise<void> | undefined;
   #builtImage: string | undefined;
   #expiry: NodeJS.Timeout | undefined;
   #expired = false;
@@ -166,6 +167,8 @@ export class SandboxSession implements AsyncDisposable {
       this.#container = await this.acquireContainer();
       if (!this.options.skipEnvironmentSetup) await this.setUpEnvironment();
       await this.afterOpen(this.#container);
+      // close() while opening found no container yet: this one must go too.
+      if ((this.#state as State) !== "opening") throw new NotOpenSessionError("The session was closed while it opened");
       this.#state = "open";
     } catch (error) {
       await this.releaseContainer().catch((cleanupError: unknown) => this.logger.warn(`cleanup after failed open: ${cleanupError}`));
@@ -186,15 +189,15 @@ export class SandboxSession implements AsyncDisposable {
       this.#state = "closed";
       return;
     }
-    if (this.#state === "closing" || this.#state === "closed") return;
+    // A second close() (or one during the expiry's) resolves when the first has removed the container.
+    if (this.#state === "closing" || this.#state === "closed") return this.#released;
     this.#state = "closing";
     clearTimeout(this.#expiry);
     this.#closing.abort();
-    try {
-      await this.releaseContainer();
-    } finally {
+    this.#released = this.releaseContainer().finally(() => {
       this.#state = "closed";
-    }
+    });
+    return this.#released;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -397,7 +400,7 @@ export class SandboxSession implements AsyncDisposable {
       if (!backend.buildImage) throw new ValidationError(`The ${backend.kind} backend cannot build Dockerfiles`);
       image = this.#builtImage = await backend.buildImage(options.dockerfile, this.logger);
     } else {
-      image ??= managedImageName(this.language.imageDir);
+      image ??= backend.defaultImage ?? managedImageName(this.language.imageDir);
       await backend.prepareImage(image, this.logger);
     }
     const spec = this.containerSpec(image);

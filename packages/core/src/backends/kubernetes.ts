@@ -1,0 +1,438 @@
+import { spawnSync } from "node:child_process";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SandboxBackend } from "../enums.js";
+import { ContainerError, ImagePullError, SandboxAbortError, SandboxError, SandboxTimeoutError } from "../errors.js";
+import { newId } from "../internal/ids.js";
+import { LABELS } from "../internal/labels.js";
+import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, PROGRAM_NOT_FOUND } from "./backend.js";
+import { connectKube, KubeApiError, kubeRequest, type KubeTarget } from "./kube-client.js";
+import {
+  Channel,
+  closeStdinFrame,
+  frame,
+  parseExecStatus,
+  stdinChunk,
+  V4_PROTOCOL,
+  V5_PROTOCOL,
+  withChunkedStdin,
+  withEnvironment,
+} from "./kube-exec.js";
+import { planPod, podProgress, type PodObject } from "./kube-pod.js";
+
+export interface KubernetesBackendOptions {
+  /** A kubeconfig path or a KubeConfig of @kubernetes/client-node (default: found as kubectl finds it). */
+  readonly kubeConfig?: string | object;
+  readonly kubeContext?: string;
+  /** Default: the pod manifest's namespace, else the context's, else "default". */
+  readonly namespace?: string;
+  readonly podManifest?: Readonly<Record<string, unknown>>;
+  readonly envVars?: Readonly<Record<string, string>>;
+  /** Seconds a pod may take to be running. Default 300. */
+  readonly podStartTimeout?: number;
+}
+
+/** What exec needs to know of a pod. */
+interface PodTarget {
+  readonly namespace: string;
+  readonly container: string;
+  /** The uid the container runs as, when the pod says. */
+  readonly uid: number | undefined;
+}
+
+/** The subset of a `ws` WebSocket that exec uses (client-node opens it; its type comes with an optional package). */
+interface ExecSocket {
+  readonly protocol: string;
+  readonly readyState: number;
+  send(data: Buffer, callback: (error?: Error) => void): void;
+  terminate(): void;
+  on(event: "close", listener: (code: number, reason: Buffer) => void): void;
+}
+
+const OPEN = 1;
+/** Largest stdin message sent at once (the API server accepts far more; this keeps memory flat). */
+const STDIN_FRAME_BYTES = 256 * 1024;
+/** Seconds between TERM and KILL when a pod is deleted (our PID 1 stops at once on TERM). */
+const DELETE_GRACE_SECONDS = 1;
+const GONE_TIMEOUT_MS = 60_000;
+
+/** Each API server's exec protocol, found once (all pods of one server speak the same). */
+const protocols = new Map<string, Promise<string>>();
+
+/**
+ * Kubernetes: one pod per session, created from the secure defaults merged with `podManifest` (kube-pod.ts), commands
+ * run through the exec WebSocket (kube-exec.ts), files moved by the session as tar over that exec, and the pod
+ * deleted on close. Calls run concurrently (no lock); only the requests that may be repeated are retried.
+ */
+export class KubernetesBackend implements BackendAdapter {
+  readonly kind = SandboxBackend.KUBERNETES;
+  readonly #options: KubernetesBackendOptions;
+  #target: Promise<KubeTarget> | undefined;
+  /** The connection once made (for the synchronous removal at process exit). */
+  #settled: KubeTarget | undefined;
+  readonly #pods = new Map<string, PodTarget>();
+
+  constructor(options: KubernetesBackendOptions = {}) {
+    this.#options = options;
+  }
+
+  /** The kubelet pulls images: a pull that fails shows at `create`, with the pod's events. */
+  async prepareImage(): Promise<void> {}
+
+  async create(spec: ContainerSpec): Promise<string> {
+    const target = await this.#connect();
+    const manifestNamespace = (this.#options.podManifest?.metadata as { namespace?: unknown } | undefined)?.namespace;
+    const namespace = this.#options.namespace ?? (typeof manifestNamespace === "string" ? manifestNamespace : target.namespace);
+    const session = spec.labels[LABELS.session] ?? newId();
+    const { manifest, container } = planPod({
+      name: `llm-sandbox-${(spec.labels[LABELS.language] ?? "pod").toLowerCase()}-${session}`,
+      namespace,
+      spec,
+      ...(this.#options.podManifest ? { podManifest: this.#options.podManifest } : {}),
+      ...(this.#options.envVars ? { envVars: this.#options.envVars } : {}),
+    });
+    const name = (manifest.metadata as { name: string }).name;
+    await this.#createPod(target, namespace, name, manifest, session);
+    try {
+      const pod = await this.#waitRunning(target, namespace, name, container);
+      this.#pods.set(name, { namespace, container, uid: podUid(pod, container) });
+      return name;
+    } catch (error) {
+      await this.#deletePod(target, namespace, name).catch(() => {});
+      throw error;
+    }
+  }
+
+  async attach(name: string): Promise<AttachedContainer> {
+    const { uid, gid } = await this.#describe(name);
+    return { id: name, user: uid === undefined ? "" : `${uid}${gid === undefined ? "" : `:${gid}`}` };
+  }
+
+  /** Reads a pod this adapter did not create (waiting while it is Pending) and remembers how to exec in it. */
+  async #describe(name: string): Promise<PodTarget & { readonly gid: number | undefined }> {
+    const target = await this.#connect();
+    const namespace = this.#options.namespace ?? target.namespace;
+    let pod: PodObject;
+    try {
+      pod = await this.#readPod(target, namespace, name);
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) throw new ContainerError(`Pod ${name} not found in namespace ${namespace}`);
+      throw apiError(`Cannot read pod ${name}`, error);
+    }
+    const container =
+      pod.metadata?.annotations?.["kubectl.kubernetes.io/default-container"] ?? pod.spec?.containers?.[0]?.name ?? "";
+    const phase = pod.status?.phase;
+    if (phase === "Pending") pod = await this.#waitRunning(target, namespace, name, container);
+    else if (phase !== "Running") throw new ContainerError(`Pod ${name} is not running (phase ${phase ?? "unknown"})`);
+    const described = { namespace, container, uid: podUid(pod, container) };
+    this.#pods.set(name, described);
+    return { ...described, gid: podGid(pod, container) };
+  }
+
+  async exec(name: string, request: ExecRequest): Promise<ExecOutcome> {
+    const target = await this.#connect();
+    const pod = this.#pods.get(name) ?? (await this.#describe(name));
+    if (request.user && /^(0|root)(:|$)/.test(request.user) && pod.uid !== 0) {
+      throw new ContainerError(
+        `Kubernetes runs every command as the pod's user (uid ${pod.uid ?? "of the image"}); this step needs root`,
+      );
+    }
+    const protocol = request.stdin ? await this.#protocol(target, name, pod) : undefined;
+    const argv = withEnvironment(
+      request.stdin && protocol === V4_PROTOCOL ? withChunkedStdin(request.argv) : request.argv,
+      request.env,
+      request.workdir,
+    );
+    const { socket, status } = await this.#open(target, name, pod, argv, request);
+    const closed = new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        socket.terminate();
+        reject(new SandboxAbortError());
+      };
+      if (request.signal?.aborted) return onAbort();
+      request.signal?.addEventListener("abort", onAbort, { once: true });
+      socket.on("close", () => {
+        request.signal?.removeEventListener("abort", onAbort);
+        resolve();
+      });
+    });
+    if (request.stdin) void sendStdin(socket, request.stdin, protocol!).catch(() => socket.terminate());
+    await closed;
+    const text = status.text();
+    if (status.failure) throw status.failure;
+    if (text === undefined) throw await this.#lost(target, name, pod, "the connection closed before the exit status arrived");
+    const result = parseExecStatus(text);
+    if ("exitCode" in result) return { exitCode: result.exitCode };
+    // As Docker does: a program that cannot be started is exit code 127 with the reason on stderr.
+    if (PROGRAM_NOT_FOUND.test(result.error)) {
+      request.onStderr?.(Buffer.from(`${result.error}\n`));
+      return { exitCode: 127 };
+    }
+    throw new ContainerError(`exec in pod ${name} failed: ${result.error}`);
+  }
+
+  async remove(name: string): Promise<void> {
+    const target = await this.#connect();
+    const namespace = this.#pods.get(name)?.namespace ?? this.#options.namespace ?? target.namespace;
+    await this.#deletePod(target, namespace, name);
+    this.#pods.delete(name);
+  }
+
+  /** At process exit: one DELETE from a child process (credentials and all, as client-node applies them). */
+  removeSync(name: string): void {
+    const target = this.#settled;
+    if (!target) return;
+    const namespace = this.#pods.get(name)?.namespace ?? this.#options.namespace ?? target.namespace;
+    spawnSync(process.execPath, ["--input-type=module", "-e", REMOVE_SCRIPT], {
+      // From here the optional package resolves as it does for this module.
+      cwd: dirname(fileURLToPath(import.meta.url)),
+      input: JSON.stringify({ config: target.config.exportConfig(), namespace, name, grace: DELETE_GRACE_SECONDS }),
+      timeout: 10_000,
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+  }
+
+  #connect(): Promise<KubeTarget> {
+    this.#target ??= connectKube({
+      ...(this.#options.kubeConfig ? { kubeConfig: this.#options.kubeConfig } : {}),
+      ...(this.#options.kubeContext ? { kubeContext: this.#options.kubeContext } : {}),
+      ...(this.#options.namespace ? { namespace: this.#options.namespace } : {}),
+    }).then(
+      (target) => (this.#settled = target),
+      (error: unknown) => {
+        this.#target = undefined;
+        throw error;
+      },
+    );
+    return this.#target;
+  }
+
+  #readPod(target: KubeTarget, namespace: string, name: string): Promise<PodObject> {
+    return kubeRequest<PodObject>(target.config, { method: "GET", path: podPath(namespace, name), idempotent: true });
+  }
+
+  /** POST, retried only because a repeat is recognisable: a 409 for a pod carrying our session label is ours. */
+  async #createPod(target: KubeTarget, namespace: string, name: string, manifest: object, session: string): Promise<void> {
+    try {
+      await kubeRequest(target.config, {
+        method: "POST",
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+        // The server refuses fields it does not know (a misspelt podManifest key) instead of dropping them.
+        query: { fieldValidation: "Strict" },
+        body: manifest,
+        idempotent: true,
+      });
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 409) {
+        const existing = await this.#readPod(target, namespace, name).catch(() => undefined);
+        if (existing?.metadata?.labels?.[LABELS.session] === session) return;
+        throw new ContainerError(`A pod named ${name} already exists in namespace ${namespace}`, { cause: error });
+      }
+      throw apiError(`Cannot create pod ${name} in namespace ${namespace}`, error);
+    }
+  }
+
+  /** Polls until the pod runs; fails early on states that do not get better by waiting, with the pod's events. */
+  async #waitRunning(target: KubeTarget, namespace: string, name: string, container: string): Promise<PodObject> {
+    const timeout = this.#options.podStartTimeout ?? 300;
+    const deadline = Date.now() + timeout * 1000;
+    for (let delay = 200; ; delay = Math.min(delay * 1.5, 1000)) {
+      let pod: PodObject;
+      try {
+        pod = await this.#readPod(target, namespace, name);
+      } catch (error) {
+        if (error instanceof KubeApiError && error.status === 404) throw new ContainerError(`Pod ${name} was deleted while it started`);
+        throw apiError(`Cannot read pod ${name}`, error);
+      }
+      const progress = podProgress(pod, container);
+      if (progress.state === "running") return pod;
+      if (progress.state === "failed") {
+        const events = await this.#events(target, namespace, name);
+        if (progress.image) {
+          const pull = events.find((e) => /^Failed to pull image|^Failed to inspect image|pull access denied/i.test(e.message));
+          const reason = pull?.message.replace(/^Failed to pull image "[^"]*":\s*/, "") ?? progress.message;
+          throw new ImagePullError(progress.image, `${reason}${formatEvents(events)}`);
+        }
+        throw new ContainerError(`Pod ${name} cannot start: ${progress.message}${formatEvents(events)}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const events = await this.#events(target, namespace, name);
+        throw new SandboxTimeoutError(`Pod ${name} did not start within ${timeout} seconds (${progress.message})${formatEvents(events)}`, timeout);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
+    }
+  }
+
+  async #events(target: KubeTarget, namespace: string, name: string): Promise<PodEvent[]> {
+    const list = await kubeRequest<{ items?: PodEvent[] }>(target.config, {
+      method: "GET",
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+      query: { fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${name}` },
+      idempotent: true,
+    }).catch(() => ({ items: [] }));
+    const at = (e: PodEvent) => e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? "";
+    return (list.items ?? []).sort((a, b) => at(a).localeCompare(at(b)));
+  }
+
+  /** Deletes and waits until the pod is gone (its containers stopped), so "closed" means nothing runs. */
+  async #deletePod(target: KubeTarget, namespace: string, name: string): Promise<void> {
+    try {
+      await kubeRequest(target.config, {
+        method: "DELETE",
+        path: podPath(namespace, name),
+        query: { gracePeriodSeconds: DELETE_GRACE_SECONDS },
+        idempotent: true,
+      });
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return;
+      throw apiError(`Cannot delete pod ${name}`, error);
+    }
+    const deadline = Date.now() + GONE_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      try {
+        await this.#readPod(target, namespace, name);
+      } catch (error) {
+        if (error instanceof KubeApiError && error.status === 404) return;
+        throw apiError(`Cannot read pod ${name}`, error);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** Which channel protocol the server speaks, learnt once per server from a trivial exec. */
+  #protocol(target: KubeTarget, name: string, pod: PodTarget): Promise<string> {
+    const server = target.config.getCurrentCluster()!.server;
+    let known = protocols.get(server);
+    if (!known) {
+      known = (async () => {
+        const { socket } = await this.#open(target, name, pod, ["/bin/sh", "-c", "exit 0"], {});
+        const protocol = socket.protocol;
+        await new Promise<void>((resolve) => (socket.readyState === OPEN ? socket.on("close", () => resolve()) : resolve()));
+        return protocol;
+      })();
+      protocols.set(server, known);
+      known.catch(() => protocols.delete(server));
+    }
+    return known;
+  }
+
+  /** Opens the exec WebSocket; output goes to the request's callbacks, the status channel is kept. */
+  async #open(
+    target: KubeTarget,
+    name: string,
+    pod: PodTarget,
+    argv: readonly string[],
+    request: Pick<ExecRequest, "stdin" | "onStdout" | "onStderr">,
+  ): Promise<{ socket: ExecSocket; status: { text(): string | undefined; failure: unknown } }> {
+    const query = new URLSearchParams();
+    for (const arg of argv) query.append("command", arg);
+    query.set("container", pod.container);
+    query.set("stdin", String(request.stdin !== undefined));
+    query.set("stdout", "true");
+    query.set("stderr", "true");
+    query.set("tty", "false");
+    const path = `${podPath(pod.namespace, name)}/exec?${query}`;
+    let statusText: string | undefined;
+    const status = { text: () => statusText, failure: undefined as unknown };
+    let socket: ExecSocket | undefined;
+    // Exec's handler opens the socket with the kubeconfig's credentials and offers v5, v4, … in that order.
+    const { handler } = new target.module.Exec(target.config);
+    try {
+      socket = (await handler.connect(path, null, (channel: number, data: Buffer) => {
+        try {
+          // The server's first message, empty, only says the streams are connected.
+          if (data.length === 0) return true;
+          if (channel === Channel.stdout) request.onStdout?.(data);
+          else if (channel === Channel.stderr) request.onStderr?.(data);
+          else if (channel === Channel.status) statusText = (statusText ?? "") + data.toString("utf8");
+          return true;
+        } catch (error) {
+          // A consumer's callback failed: stop, and report that rather than the stream's end.
+          status.failure ??= error;
+          return false;
+        }
+      })) as unknown as ExecSocket;
+    } catch (error) {
+      throw await this.#lost(target, name, pod, (error as { message?: string }).message ?? String(error));
+    }
+    if (socket.protocol !== V5_PROTOCOL && socket.protocol !== V4_PROTOCOL) {
+      socket.terminate();
+      throw new ContainerError(
+        `The API server answered exec with the protocol "${socket.protocol}"; v4.channel.k8s.io or newer is needed (Kubernetes 1.5+)`,
+      );
+    }
+    return { socket, status };
+  }
+
+  /** An exec that could not run or broke off: say why, from the pod's state. */
+  async #lost(target: KubeTarget, name: string, pod: PodTarget, what: string): Promise<SandboxError> {
+    const state = await this.#readPod(target, pod.namespace, name).then(
+      (found) => `pod phase ${found.status?.phase ?? "unknown"}`,
+      (error: unknown) => (error instanceof KubeApiError && error.status === 404 ? "the pod is gone" : `pod unreadable: ${(error as Error).message}`),
+    );
+    return new ContainerError(`exec in pod ${name} failed: ${what} (${state})`);
+  }
+}
+
+interface PodEvent {
+  type?: string;
+  reason?: string;
+  message: string;
+  count?: number;
+  lastTimestamp?: string;
+  firstTimestamp?: string;
+  eventTime?: string;
+  metadata?: { creationTimestamp?: string };
+}
+
+function formatEvents(events: readonly PodEvent[]): string {
+  if (events.length === 0) return "";
+  return `\nPod events:\n${events.map((e) => `  ${e.type ?? ""} ${e.reason ?? ""}: ${e.message}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ""}`).join("\n")}`;
+}
+
+const podPath = (namespace: string, name: string) =>
+  `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`;
+
+function securityOf(pod: PodObject, container: string, key: "runAsUser" | "runAsGroup"): number | undefined {
+  const own = pod.spec?.containers?.find((c) => c.name === container)?.securityContext?.[key];
+  return own ?? pod.spec?.securityContext?.[key];
+}
+const podUid = (pod: PodObject, container: string) => securityOf(pod, container, "runAsUser");
+const podGid = (pod: PodObject, container: string) => securityOf(pod, container, "runAsGroup");
+
+function apiError(what: string, error: unknown): SandboxError {
+  if (SandboxError.isInstance(error)) return error;
+  return new ContainerError(`${what}: ${(error as Error).message}`, { cause: error });
+}
+
+/** Writes stdin as it comes (one message in flight: back-pressure), then ends it the way the protocol allows. */
+async function sendStdin(socket: ExecSocket, stdin: Uint8Array | AsyncIterable<Uint8Array>, protocol: string): Promise<void> {
+  const send = (data: Buffer) => new Promise<void>((resolve, reject) => socket.send(data, (error) => (error ? reject(error) : resolve())));
+  const source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = stdin instanceof Uint8Array ? [stdin] : stdin;
+  for await (const chunk of source) {
+    for (let offset = 0; offset < chunk.length; offset += STDIN_FRAME_BYTES) {
+      if (socket.readyState !== OPEN) return;
+      const piece = chunk.subarray(offset, offset + STDIN_FRAME_BYTES);
+      await send(frame(Channel.stdin, protocol === V4_PROTOCOL ? stdinChunk(piece) : piece));
+    }
+  }
+  if (socket.readyState !== OPEN) return;
+  await send(protocol === V4_PROTOCOL ? frame(Channel.stdin, stdinChunk(new Uint8Array())) : closeStdinFrame());
+}
+
+/** Executed by a child process at exit: one DELETE through client-node's credentials. */
+const REMOVE_SCRIPT = `
+import http from "node:http";
+import https from "node:https";
+let input = ""; for await (const chunk of process.stdin) input += chunk;
+const { config, namespace, name, grace } = JSON.parse(input);
+const { KubeConfig } = await import("@kubernetes/client-node");
+const kc = new KubeConfig(); kc.loadFromString(config);
+const url = new URL(kc.getCurrentCluster().server.replace(/\\/+$/, "") + "/api/v1/namespaces/" + encodeURIComponent(namespace) + "/pods/" + encodeURIComponent(name) + "?gracePeriodSeconds=" + grace);
+const options = { method: "DELETE" };
+await kc.applyToHTTPSOptions(options);
+await new Promise((resolve) => {
+  const req = (url.protocol === "https:" ? https : http).request(url, options, (res) => { res.resume(); res.on("end", resolve); });
+  req.on("error", resolve); req.end();
+});`;

@@ -1,0 +1,47 @@
+import type Docker from "dockerode";
+import { SandboxBackend } from "../enums.js";
+import { REAPER_COMMAND } from "./backend.js";
+import { DockerBackend } from "./docker.js";
+import { podmanClient } from "./engine-client.js";
+
+/**
+ * Podman through its Docker-compatible service: the Docker adapter, with what Podman's compatible API does
+ * differently handled here (found against Podman 4.3, Debian bookworm's).
+ */
+export class PodmanBackend extends DockerBackend {
+  constructor(docker: Docker = podmanClient()) {
+    super(docker, SandboxBackend.PODMAN);
+  }
+
+  protected override engineName(): string {
+    return "Podman's service";
+  }
+
+  protected override startHint(): string {
+    return (
+      "Run `npx llm-sandbox setup --podman` (as root: installs podman on Debian/Ubuntu and starts its service), " +
+      "`systemctl --user start podman.socket` (rootless) or `systemctl start podman.socket`; or set CONTAINER_HOST."
+    );
+  }
+
+  /** `Init` needs catatonit on the host ("container-init binary not found"), which Podman does not depend on. */
+  protected override pidOne() {
+    return { init: false, command: REAPER_COMMAND };
+  }
+
+  /** Podman 4 writes "host-gateway" literally into /etc/hosts: name the network's gateway (the host) instead. */
+  protected override async hostAddress(network: string): Promise<string> {
+    const info = (await this.docker.getNetwork(network).inspect()) as { IPAM?: { Config?: Array<{ Gateway?: string }> } };
+    return info.IPAM?.Config?.find((config) => config.Gateway)?.Gateway ?? "host-gateway";
+  }
+
+  /** Podman's tmpfs takes no uid/gid: `U` chowns it to the container's user. */
+  protected override tmpfsOptions(bytes: number): string {
+    return `rw,exec,nosuid,nodev,size=${bytes},U`;
+  }
+
+  /** Podman copies the image's files into a tmpfs itself (its default "tmpcopyup"): nothing to seed. */
+  protected override async imageSeeds(): Promise<Array<readonly [string, Buffer | undefined]>> {
+    return [];
+  }
+}

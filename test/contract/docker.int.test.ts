@@ -1,0 +1,15 @@
+import { DockerBackend, engineClient } from "@llm-sandbox/core";
+import { engineTarget } from "./engine-target.js";
+import { sessionContract } from "./session-contract.js";
+
+const docker = engineClient();
+
+sessionContract(
+  engineTarget({
+    backend: "docker",
+    docker,
+    options: (overrides) => ({ backend: "docker", ...overrides }),
+    adapter: () => new DockerBackend(docker),
+    externalImage: "llm-sandbox/python:latest",
+  }),
+);
