@@ -99,8 +99,8 @@ describe("kubernetes: the pod a session creates", async () => {
     const sandbox = pod.spec.containers[0];
     expect(sandbox.securityContext).toEqual({ allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true });
     expect(pod.spec.volumes).toEqual([
-      { name: "llm-sandbox-fs-0", emptyDir: { medium: "Memory", sizeLimit: String(1024 ** 3) } },
-      { name: "llm-sandbox-fs-1", emptyDir: { medium: "Memory", sizeLimit: String(512 * 1024 ** 2) } },
+      { name: "llm-sandbox-fs-0", emptyDir: { medium: "Memory", sizeLimit: String(512 * 1024 ** 2) } },
+      { name: "llm-sandbox-fs-1", emptyDir: { medium: "Memory", sizeLimit: String(256 * 1024 ** 2) } },
     ]);
   });
 

@@ -22,12 +22,14 @@ const groupFile = (runId: string) => `/dev/shm/.llm-sandbox-${runId}`;
 
 /**
  * Shell functions, given "$m" (the marker) and "$gf" (the group file). `signal SIG…` sends the signals, in order,
- * to the program's group and to the group (or the process) of everything else carrying the marker, this shell
- * excepted, and counts the targets in "$n". `finish` freezes them all, then kills them. `settle` waits (without
+ * to the program's group and to the group (or the process) of everything else carrying the marker, this shell and
+ * its ancestors excepted (an engine may run the wrapper under marked shells of its own, e.g. Kubernetes v4 stdin),
+ * and counts the targets in "$n". `finish` freezes them all, then kills them. `settle` waits (without
  * forking) until killed processes have been reaped and their slots are free again, so this shell can fork again.
  */
-const PROCESS_FUNCTIONS = `group() { s=; { read -r s < "/proc/$1/stat"; } 2>/dev/null; s=\${s##*) }; set -- $s; g=\${3:-}; }
+const PROCESS_FUNCTIONS = `group() { s=; { read -r s < "/proc/$1/stat"; } 2>/dev/null; s=\${s##*) }; set -- $s; g=\${3:-}; pp=\${2:-}; }
 group self; own=$g
+anc=" "; p=$$; while [ -n "$p" ] && [ "$p" -gt 1 ]; do anc="$anc$p "; group "$p"; p=$pp; done
 P=; { read -r P < "$gf"; } 2>/dev/null; case "$P" in ''|*[!0-9]*|0|1) P=;; esac
 send() { t=$1; shift; ok=; for sig; do kill -"$sig" "$t" 2>/dev/null && ok=1; done; [ -n "$ok" ] && n=$((n+1)); }
 signal() { n=0; seen=" "
@@ -36,6 +38,7 @@ signal() { n=0; seen=" "
     p=\${e#/proc/}; p=\${p%/environ}; [ "$p" = "$$" ] && continue
     v=; { IFS= read -r v < "$e"; } 2>/dev/null
     case "$v" in *"$m"*) ;; *) continue;; esac
+    case "$anc" in *" $p "*) continue;; esac
     group "$p"
     if [ -n "$g" ] && [ "$g" != "$own" ]; then
       case "$seen" in *" $g "*) continue;; esac
