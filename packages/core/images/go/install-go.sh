@@ -3,7 +3,6 @@
 # uses, and links go and gofmt into /usr/local/bin. Usage: sh install-go.sh VERSION   (a Debian golang-VERSION-go)
 set -eu
 version=$1
-here=$(cd "$(dirname "$0")" && pwd)
 codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
 # The first non-security archive in the apt sources, one-line or deb822 format.
 mirror=$({
@@ -12,7 +11,7 @@ mirror=$({
 } | grep -v security | head -n 1)
 list=/etc/apt/sources.list.d/llm-sandbox-backports.list
 echo "deb ${mirror:-http://deb.debian.org/debian} $codename-backports main" >"$list"
-sh "$here/apt-install.sh" -t "$codename-backports" "golang-$version-go"
+llm-sandbox-apt-install -t "$codename-backports" "golang-$version-go"
 rm -f "$list"
 ln -s "/usr/lib/go-$version/bin/go" /usr/local/bin/go
 ln -s "/usr/lib/go-$version/bin/gofmt" /usr/local/bin/gofmt

@@ -4,7 +4,6 @@
 # Usage: bash install-node.sh NODE_VERSION NPM_VERSION REGISTRY   (versions: a major such as 22, or exact x.y.z)
 set -euo pipefail
 node_version=$1 npm_version=$2 registry=${3%/}
-here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 
 case $(dpkg --print-architecture) in
@@ -14,7 +13,7 @@ case $(dpkg --print-architecture) in
 esac
 
 # curl only for this step; libstdc++6 is what the node binary links against.
-sh "$here/apt-install.sh" curl libstdc++6
+llm-sandbox-apt-install curl libstdc++6
 fetch() { curl -fsSL --retry 3 --connect-timeout 20 "$@"; }
 
 # The newest MAJOR.x.y among the package's versions (keys of its "versions" object), or the exact version given.

@@ -12,21 +12,20 @@ describe("managed image names", () => {
 
   it("does not take other names or tags for managed ones", () => {
     expect(managedImageDir("llm-sandbox/debian:bookworm")).toBeUndefined();
-    expect(managedImageDir("llm-sandbox/common")).toBeUndefined();
     expect(managedImageDir("python:3.12")).toBeUndefined();
     expect(managedImageDir("ghcr.io/llm-sandbox/python")).toBeUndefined();
     expect(managedImageDir("llm-sandbox-custom/0123456789ab:latest")).toBeUndefined();
   });
 
   it("rejects names that are not image directories", () => {
-    expect(() => managedImageName("common")).toThrow(ValidationError);
+    expect(() => managedImageName("Python")).toThrow(ValidationError);
     expect(() => managedImageName("../x")).toThrow(ValidationError);
   });
 
-  it("lists the shipped image directories, without common", () => {
+  it("lists the shipped image directories, base first (the others are built FROM it)", () => {
     const dirs = managedImageDirs();
-    expect(dirs).toEqual(expect.arrayContaining(["node", "python"]));
-    expect(dirs).not.toContain("common");
-    expect([...dirs].sort()).toEqual(dirs);
+    expect(dirs[0]).toBe("base");
+    expect(dirs).toEqual(expect.arrayContaining(["node", "python", "r", "java", "cpp", "go", "ruby", "bash"]));
+    expect(dirs.slice(1)).toEqual([...dirs.slice(1)].sort());
   });
 });

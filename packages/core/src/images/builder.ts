@@ -3,13 +3,13 @@
  * through the Engine API only (dockerode), so any Docker-compatible engine (Podman's service too) can be used.
  *
  * An image carries the sha256 of what it was built from (LABELS.dockerfileHash); when that matches, it is up to date.
+ * `llm-sandbox/base` (images/base) is built first, FROM the Debian base (debian:bookworm-slim, or a debootstrap'd
+ * one where no registry answers); every other image is FROM it, and its hash includes base's, so a change to base
+ * rebuilds them all.
  *
- * Adding a language image is adding a directory `images/<name>/` with a Dockerfile (and any files it COPYs). Its
- * build context is that directory, `common/` and `extra-ca.crt`. Start it as python/ and node/ do: `ARG BASE` /
- * `FROM ${BASE}`, the same ENV block, `COPY common/ extra-ca.crt /tmp/llm-sandbox-build/` and
- * `RUN sh /tmp/llm-sandbox-build/setup-base.sh` (identical lines, so every image shares those layers), then install
- * with `sh /tmp/llm-sandbox-build/apt-install.sh PACKAGE...`, remove /tmp/llm-sandbox-build, and end with
- * `USER sandbox`, `WORKDIR /sandbox`, `CMD ["sleep", "infinity"]`.
+ * Adding a language image is adding a directory `images/<name>/` with a Dockerfile (and any files it COPYs; the
+ * directory is the build context): `ARG BASE=llm-sandbox/base:latest` / `FROM ${BASE}`, install Debian packages with
+ * `llm-sandbox-apt-install PACKAGE...`, and end with `USER sandbox` (base sets WORKDIR /sandbox and the CMD).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
@@ -41,7 +41,8 @@ export type { ImageProgressEvent, ImageProgressListener } from "./engine-stream.
 
 const MANAGED_REPOSITORY = "llm-sandbox/";
 const CUSTOM_REPOSITORY = "llm-sandbox-custom/";
-const SHARED_DIR = "common";
+/** The image every other managed image is built FROM. */
+const BASE_DIR = "base";
 const EXTRA_CA_FILE = "extra-ca.crt";
 const LOG_TAIL_LINES = 300;
 const ANSI_COLOUR = /\x1b\[[0-9;]*m/g;
@@ -81,67 +82,82 @@ const DIR_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
 /** `python` ⇒ `llm-sandbox/python:latest`. */
 export function managedImageName(dir: string): string {
-  if (!DIR_NAME.test(dir) || dir === SHARED_DIR) throw new ValidationError(`Not an image directory name: ${dir}`);
+  if (!DIR_NAME.test(dir)) throw new ValidationError(`Not an image directory name: ${dir}`);
   return `${MANAGED_REPOSITORY}${dir}:latest`;
 }
 
-/** The image directories shipped in `images/` (those with a Dockerfile; `common` holds shared files), sorted. */
+/** The image directories shipped in `images/` (those with a Dockerfile), sorted, `base` first. */
 export function managedImageDirs(): string[] {
   return readdirSync(imagesRoot(), { withFileTypes: true })
-    .filter((e) => e.isDirectory() && e.name !== SHARED_DIR && DIR_NAME.test(e.name))
+    .filter((e) => e.isDirectory() && DIR_NAME.test(e.name))
     .filter((e) => existsSync(packageFile("images", e.name, "Dockerfile")))
     .map((e) => e.name)
-    .sort();
+    .sort((a, b) => Number(b === BASE_DIR) - Number(a === BASE_DIR) || a.localeCompare(b));
 }
 
 /** The directory a managed image name stands for (`llm-sandbox/python[:latest]`, also with `docker.io/`), if any. */
 export function managedImageDir(ref: string): string | undefined {
-  const match = /^(?:docker\.io\/)?llm-sandbox\/([a-z0-9][a-z0-9._-]*)(?::latest)?$/.exec(ref);
-  return match?.[1] !== SHARED_DIR ? match?.[1] : undefined;
+  return /^(?:docker\.io\/)?llm-sandbox\/([a-z0-9][a-z0-9._-]*)(?::latest)?$/.exec(ref)?.[1];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public operations
 
 /**
- * Builds the managed images that are missing or out of date, one after the other (they share their first layers).
- * The base image is resolved at most once per call, and only when something has to be built.
+ * Builds the managed images that are missing or out of date, `base` first (the others are FROM it), one after the
+ * other. The Debian base is resolved at most once per call, and only when `base` has to be built.
  */
 export async function ensureImages(docker: Docker, options: EnsureImagesOptions = {}): Promise<EnsuredImage[]> {
   const logger = options.logger ?? silentLogger;
   const available = managedImageDirs();
-  const dirs = options.dirs ?? available;
-  const unknown = dirs.filter((d) => !available.includes(d));
+  const requested = options.dirs ?? available;
+  const unknown = requested.filter((d) => !available.includes(d));
   if (unknown.length) {
     throw new ValidationError(`No image directory ${unknown.join(", ")} in ${imagesRoot()} (there are: ${available.join(", ")})`);
   }
+  const dirs = [BASE_DIR, ...new Set(requested.filter((d) => d !== BASE_DIR))];
   const extraCa = extraCaBundle(options.extraCaCerts, logger);
-  const localBases = options.force ? [] : await localBaseImages(docker, options);
-  let base: Promise<string> | undefined;
   const results: EnsuredImage[] = [];
   for (const dir of dirs) {
     const started = performance.now();
     const image = managedImageName(dir);
     const files = managedContextFiles(dir, extraCa);
     const label = (await inspectImage(docker, image))?.Config?.Labels?.[LABELS.dockerfileHash];
-    if (label && localBases.some((b) => contextHash(files, { BASE: b }) === label)) {
+    const from = dir === BASE_DIR ? await debianBase(docker, files, label, { ...options, logger }) : await builtBase(docker, files, label, options.force);
+    if (!from.build) {
       statusReporter(image, { ...options, logger })("up to date");
       results.push({ image, status: "up-to-date", seconds: elapsed(started) });
       continue;
     }
-    base ??= resolveBaseImage(docker, { ...options, logger });
-    const baseImage = await base;
-    await buildOnce(docker, image, {
-      ...options,
-      logger,
-      files,
-      hash: contextHash(files, { BASE: baseImage }),
-      buildargs: { BASE: await engineReference(docker, baseImage) },
-      nocache: options.force,
-    });
+    await buildOnce(docker, image, { ...options, logger, files, hash: from.hash, buildargs: { BASE: from.reference }, nocache: options.force });
     results.push({ image, status: "built", seconds: elapsed(started) });
   }
-  return results;
+  return results.filter((result) => requested.includes(managedImageDir(result.image)!) || result.status === "built");
+}
+
+interface BuildBase {
+  /** Whether the image must be built; when not, the rest is unset. */
+  readonly build: boolean;
+  readonly hash: string;
+  /** What the engine calls the image to build FROM. */
+  readonly reference: string;
+}
+
+/** For `base`: up to date when its label matches a Debian base present here; else built FROM the resolved one. */
+async function debianBase(docker: Docker, files: readonly ContextFile[], label: string | undefined, options: EnsureImagesOptions & { logger: Logger }): Promise<BuildBase> {
+  const local = options.force ? [] : await localBaseImages(docker, options);
+  if (label && local.some((b) => contextHash(files, { BASE: b }) === label)) return { build: false, hash: label, reference: "" };
+  const debian = await resolveBaseImage(docker, options);
+  return { build: true, hash: contextHash(files, { BASE: debian }), reference: await engineReference(docker, debian) };
+}
+
+/** For the other images: FROM llm-sandbox/base (built just before), whose hash is part of theirs. */
+async function builtBase(docker: Docker, files: readonly ContextFile[], label: string | undefined, force: boolean | undefined): Promise<BuildBase> {
+  const base = managedImageName(BASE_DIR);
+  const baseHash = (await inspectImage(docker, base))?.Config?.Labels?.[LABELS.dockerfileHash];
+  if (!baseHash) throw new ImageBuildError(base, `${base} is missing after it was built`);
+  const hash = contextHash(files, { BASE: baseHash });
+  return { build: Boolean(force) || label !== hash, hash, reference: await engineReference(docker, base) };
 }
 
 /**
@@ -212,13 +228,10 @@ export async function buildDockerfile(
 // ---------------------------------------------------------------------------------------------------------------
 // Building
 
-/** The build context of a managed image: its directory's files, `common/`, and `extra-ca.crt`. */
+/** The build context of a managed image: its directory's files; `base` also gets `extra-ca.crt`. */
 function managedContextFiles(dir: string, extraCa: string): ContextFile[] {
-  return [
-    ...collectDirectory(packageFile("images", dir)).filter((f) => f.name !== EXTRA_CA_FILE),
-    ...collectDirectory(packageFile("images", SHARED_DIR), { prefix: SHARED_DIR }),
-    textFile(EXTRA_CA_FILE, extraCa),
-  ];
+  const files = collectDirectory(packageFile("images", dir)).filter((f) => f.name !== EXTRA_CA_FILE);
+  return dir === BASE_DIR ? [...files, textFile(EXTRA_CA_FILE, extraCa)] : files;
 }
 
 /**

@@ -1,6 +1,6 @@
 #!/bin/sh
 # apt-get install the way every llm-sandbox image does it: no recommends, no package lists or .debs left behind.
-# Usage: sh apt-install.sh PACKAGE...
+# Usage: llm-sandbox-apt-install PACKAGE...   (installed by llm-sandbox/base)
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q

@@ -1,8 +1,7 @@
 #!/bin/sh
-# The first step of every llm-sandbox image, run as root. Its layer is identical across images, so the engine's
-# build cache shares it. It installs the base packages, trusts the extra CA certificates of the build context
-# (extra-ca.crt next to this script; may be empty), and makes the unprivileged user `sandbox` (uid/gid 1000) and
-# its working directory /sandbox.
+# llm-sandbox/base's set-up, run as root: installs the base packages, trusts the extra CA certificates of the build
+# context (extra-ca.crt next to this script; may be empty), and makes the unprivileged user `sandbox` (uid/gid 1000)
+# and its working directory /sandbox.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
