@@ -2,11 +2,14 @@
  * What only the kubernetes backend does, against the API-server fixture: pods that never start, the pod it
  * creates, podManifest and namespaces, the v4 exec protocol, kubeconfig discovery.
  */
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
+  cleanupPods,
   ContainerError,
   createSession,
   EngineUnavailableError,
@@ -74,6 +77,31 @@ describe("kubernetes: pods that never start", () => {
       .catch((e: unknown) => e);
     expect(ContainerError.isInstance(error)).toBe(true);
     expect((error as Error).message).toContain('unknown field "spec.containers[0].resorces"');
+  });
+});
+
+describe("kubernetes: sweeping leaked pods", () => {
+  it("cleanupPods deletes the pod of a session whose process was SIGKILLed, and keeps pods of live owners", async () => {
+    const script = fileURLToPath(new URL("../fixtures/open-session.mjs", import.meta.url));
+    const child = spawn(process.execPath, [script], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, LLM_SANDBOX_TEST_OPTIONS: JSON.stringify({ backend: "kubernetes", kubeConfig: fixture.kubeconfig }) },
+    });
+    const pod = await new Promise<string>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(d.toString().trim())));
+    const live = await createSession(kube).open();
+    try {
+      child.kill("SIGKILL"); // no chance to delete its pod
+      await new Promise((resolve) => child.once("exit", resolve));
+      const leaked = (await api.listPods(`${LABELS.managed}=true`)).find((p) => p.metadata.name === pod);
+      expect(leaked).toBeDefined();
+      const namespace = leaked!.metadata.namespace;
+      const report = await cleanupPods({ kubeConfig: fixture.kubeconfig });
+      expect(report.removed.map((r) => r.name)).toEqual([`${namespace}/${pod}`]);
+      expect(report.kept.map((r) => r.name)).toContain(`${namespace}/${live.containerId}`);
+      expect((await api.listPods(`${LABELS.managed}=true`)).map((p) => p.metadata.name)).not.toContain(pod);
+    } finally {
+      await live.close();
+    }
   });
 });
 

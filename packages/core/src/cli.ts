@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /** `llm-sandbox`: a thin command line over the functions in src/images/ and src/host/. */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import type Docker from "dockerode";
 import { engineClient, pingEngine, podmanClient } from "./backends/engine-client.js";
 import { SandboxError } from "./errors.js";
 import type { Logger } from "./internal/logger.js";
 import { ensureImages, managedImageDirs, type ImageProgressEvent } from "./images/builder.js";
-import { cleanupResources } from "./host/cleanup.js";
+import { cleanupPods, cleanupResources } from "./host/cleanup.js";
 import { ensureEngine, ensurePodman } from "./host/engine-setup.js";
 
 const usage = () => `Usage: llm-sandbox <command> [options]
@@ -13,7 +14,7 @@ const usage = () => `Usage: llm-sandbox <command> [options]
 Commands:
   setup      Make sure a container engine runs (on Debian/Ubuntu as root: installs and starts
              docker.io if needed) and build the sandbox images that are missing or out of date
-  cleanup    Remove sandbox containers and networks whose owner process is gone
+  cleanup    Remove sandbox containers, networks (or pods) whose owner process is gone
   help       Show this help
 
 setup options:
@@ -32,6 +33,9 @@ cleanup options:
   --all              Remove every sandbox container and network, also those of live processes
   --dry-run          Only print what would be removed
   --podman           On Podman's service instead of Docker
+  --kubernetes       Pods in a Kubernetes namespace instead (the cluster from $KUBECONFIG or ~/.kube/config)
+  --namespace NS     With --kubernetes: the namespace (default: the context's, else "default")
+  --kube-context CTX With --kubernetes: the kubeconfig context
 
 Environment: DOCKER_HOST (engine to use), CONTAINER_HOST (Podman's service), LLM_SANDBOX_BASE_IMAGE (BASE for the Dockerfiles),
 LLM_SANDBOX_DEBIAN_MIRROR (archive for debootstrap when debian:bookworm-slim cannot be pulled).
@@ -49,7 +53,15 @@ const SETUP_OPTIONS = {
   podman: { type: "boolean" },
   "test-fixtures": { type: "boolean" },
 } as const satisfies ParseArgsOptionsConfig;
-const CLEANUP_OPTIONS = { ...HELP, all: { type: "boolean" }, "dry-run": { type: "boolean" }, podman: { type: "boolean" } } as const;
+const CLEANUP_OPTIONS = {
+  ...HELP,
+  all: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  podman: { type: "boolean" },
+  kubernetes: { type: "boolean" },
+  namespace: { type: "string" },
+  "kube-context": { type: "string" },
+} as const;
 
 /** The command's flags; an unknown flag or a stray argument is a UsageError. */
 function parse<T extends ParseArgsOptionsConfig>(options: T, args: string[]) {
@@ -115,13 +127,18 @@ async function setup(args: string[], signal: AbortSignal): Promise<number> {
   return 0;
 }
 
+async function reachable(docker: Docker): Promise<Docker> {
+  await pingEngine(docker);
+  return docker;
+}
+
 async function cleanup(args: string[]): Promise<number> {
   const values = parse(CLEANUP_OPTIONS, args);
   if (values.help) return help();
-  const docker = values.podman ? podmanClient() : engineClient();
-  await pingEngine(docker);
   const dryRun = values["dry-run"] ?? false;
-  const report = await cleanupResources(docker, { all: values.all, dryRun });
+  const report = values.kubernetes
+    ? await cleanupPods({ all: values.all, dryRun, namespace: values.namespace, kubeContext: values["kube-context"] })
+    : await cleanupResources(await reachable(values.podman ? podmanClient() : engineClient()), { all: values.all, dryRun });
   for (const r of report.removed) {
     process.stdout.write(`${dryRun ? "would remove" : "removed"} ${r.kind} ${r.name} (${r.id}): ${r.reason}\n`);
   }

@@ -47,7 +47,7 @@ export {
   prepareImage,
 } from "./images/builder.js";
 export { ensureEngine, ensurePodman } from "./host/engine-setup.js";
-export { type CleanupReport, cleanupResources } from "./host/cleanup.js";
+export { type CleanupReport, cleanupPods, cleanupResources } from "./host/cleanup.js";
 export {
   type ArtifactOptions,
   type ArtifactRunOptions,

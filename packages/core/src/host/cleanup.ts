@@ -1,10 +1,12 @@
 import { hostname } from "node:os";
 import type Docker from "dockerode";
+import { connectKube, type KubeConnectOptions, kubeRequest } from "../backends/kube-client.js";
+import { labelValue, type PodObject } from "../backends/kube-pod.js";
 import { LABELS } from "../internal/labels.js";
 import { silentLogger, type Logger } from "../internal/logger.js";
 
 export interface CleanupOptions {
-  /** Remove every labelled container and network, including those of live processes. */
+  /** Remove every labelled resource, including those of live processes. */
   readonly all?: boolean;
   /** Only report what would be removed. */
   readonly dryRun?: boolean;
@@ -12,7 +14,7 @@ export interface CleanupOptions {
 }
 
 export interface SweptResource {
-  readonly kind: "container" | "network";
+  readonly kind: "container" | "network" | "pod";
   readonly id: string;
   readonly name: string;
   /** Why it is (or would be) removed, or why it was kept. */
@@ -55,17 +57,49 @@ export function processAlive(pid: number): boolean {
  * owner process is gone, or all of them with `all`.
  */
 export async function cleanupResources(docker: Docker, options: CleanupOptions = {}): Promise<CleanupReport> {
-  const logger = options.logger ?? silentLogger;
   const filters = { label: [`${LABELS.managed}=true`] };
+  const { sweep, report } = sweeper(options);
+  for (const c of await docker.listContainers({ all: true, filters })) {
+    const name = c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
+    await sweep("container", c.Id, name, ownerGone(c.Labels ?? {}), () => docker.getContainer(c.Id).remove({ force: true, v: true }));
+  }
+  for (const n of await docker.listNetworks({ filters })) {
+    await sweep("network", n.Id, n.Name, ownerGone(n.Labels ?? {}), () => docker.getNetwork(n.Id).remove());
+  }
+  return report;
+}
+
+/**
+ * Deletes the pods labelled `org.llm-sandbox.managed=true` in the namespace whose owner process is gone (all of
+ * them with `all`) — pods of sessions whose process was killed before it could delete them.
+ */
+export async function cleanupPods(options: CleanupOptions & KubeConnectOptions = {}): Promise<CleanupReport> {
+  const target = await connectKube(options);
+  const pods = await kubeRequest<{ items?: PodObject[] }>(target.config, {
+    method: "GET",
+    path: `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods`,
+    query: { labelSelector: `${LABELS.managed}=true` },
+    idempotent: true,
+  });
+  const { sweep, report } = sweeper(options);
+  // Pod labels hold the host name as Kubernetes accepts label values.
+  const host = labelValue(hostname());
+  for (const pod of pods.items ?? []) {
+    const name = pod.metadata?.name;
+    if (!name) continue;
+    await sweep("pod", name, `${target.namespace}/${name}`, ownerGone(pod.metadata?.labels ?? {}, host), () =>
+      kubeRequest(target.config, { method: "DELETE", path: `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${encodeURIComponent(name)}`, query: { gracePeriodSeconds: 0 }, idempotent: true }),
+    );
+  }
+  return report;
+}
+
+/** Judges and removes labelled resources one at a time, recording each outcome; "already gone" counts as removed. */
+function sweeper(options: CleanupOptions) {
+  const logger = options.logger ?? silentLogger;
   const report: CleanupReport = { removed: [], kept: [], failed: [] };
-  const sweep = async (
-    kind: SweptResource["kind"],
-    id: string,
-    name: string,
-    labels: Record<string, string>,
-    remove: () => Promise<unknown>,
-  ) => {
-    const verdict = options.all ? { gone: true, reason: "--all" } : ownerGone(labels);
+  const sweep = async (kind: SweptResource["kind"], id: string, name: string, owner: { gone: boolean; reason: string }, remove: () => Promise<unknown>) => {
+    const verdict = options.all ? { gone: true, reason: "--all" } : owner;
     const resource = { kind, id: id.slice(0, 12), name, reason: verdict.reason };
     if (!verdict.gone) return void report.kept.push(resource);
     if (options.dryRun) return void report.removed.push(resource);
@@ -74,18 +108,11 @@ export async function cleanupResources(docker: Docker, options: CleanupOptions =
       report.removed.push(resource);
       logger.info(`removed ${kind} ${name} (${verdict.reason})`);
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) return void report.removed.push(resource);
+      const status = (error as { statusCode?: number; status?: number }).statusCode ?? (error as { status?: number }).status;
+      if (status === 404) return void report.removed.push(resource);
       report.failed.push({ ...resource, error: (error as Error).message });
       logger.warn(`could not remove ${kind} ${name}: ${(error as Error).message}`);
     }
   };
-
-  for (const c of await docker.listContainers({ all: true, filters })) {
-    const name = c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
-    await sweep("container", c.Id, name, c.Labels ?? {}, () => docker.getContainer(c.Id).remove({ force: true, v: true }));
-  }
-  for (const n of await docker.listNetworks({ filters })) {
-    await sweep("network", n.Id, n.Name, n.Labels ?? {}, () => docker.getNetwork(n.Id).remove());
-  }
-  return report;
+  return { sweep, report };
 }
