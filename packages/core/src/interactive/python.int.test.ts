@@ -7,6 +7,7 @@ import {
   NotOpenSessionError,
   SandboxAbortError,
   SandboxTimeoutError,
+  SecurityViolationError,
   ValidationError,
 } from "@llm-sandbox/core";
 import { execFile } from "node:child_process";
@@ -228,6 +229,17 @@ with zipfile.ZipFile("${wheel}", "w") as z:
     expect((await session.executeCommand("cat /sandbox/from_kernel.txt")).stdout).toBe("k");
     expect(session.kernelInfo).toMatchObject({ language: "python", version: expect.stringContaining("IPython") });
     expect(await sandboxProcesses(session)).toContainEqual(expect.stringContaining("llm-sandbox-kernel.py"));
+  });
+});
+
+describe("interactive Python: security policy (real engine)", () => {
+  it("refuses blocked code before it reaches the kernel; allowed cells still run", async () => {
+    await withInteractive({ securityPolicy: "production" }, async (guarded) => {
+      const error = await guarded.run("import subprocess\nsubprocess.run(['id'])").catch((e: unknown) => e);
+      expect(SecurityViolationError.isInstance(error)).toBe(true);
+      expect((await guarded.run("21 * 2")).value).toBe("42");
+      expect((await guarded.run("'subprocess' in dir()")).value).toBe("False");
+    });
   });
 });
 

@@ -85,8 +85,8 @@ export class InteractiveSandboxSession extends SandboxSession {
   override async run(code: string, options: RunOptions = {}): Promise<ExecutionResult> {
     requireCode(code);
     const libraries = validateLibraries(options.libraries ?? []);
+    this.enforcePolicy(code, libraries);
     return this.exclusive(async (container) => {
-      await this.beforeRun(code, libraries);
       await this.installLocked(container, libraries, options.signal);
       return this.#runCell(container, code, options);
     });

@@ -210,7 +210,6 @@ export class SandboxSession implements AsyncDisposable {
     const libraries = validateLibraries(options.libraries ?? []);
     this.enforcePolicy(code, libraries);
     return this.exclusive(async (container) => {
-      await this.beforeRun(code, libraries);
       await this.installLocked(container, libraries, options.signal);
       const runId = newId();
       const file = posix.join(this.options.workdir, this.language.codeFile(runId));
@@ -338,7 +337,7 @@ export class SandboxSession implements AsyncDisposable {
    * Refuses (or, in advisory mode, logs) code and libraries the policy blocks. Runs before anything is queued, so
    * refused code never reaches the sandbox.
    */
-  private enforcePolicy(code: string | undefined, libraries: readonly string[]): void {
+  protected enforcePolicy(code: string | undefined, libraries: readonly string[]): void {
     const policy = this.options.securityPolicy;
     if (!policy) return;
     const violations: SecurityViolation[] = [
@@ -370,9 +369,6 @@ export class SandboxSession implements AsyncDisposable {
       return undefined;
     }
   }
-
-  /** Hook for subclasses: runs before any code reaches the sandbox (after the security policy's check). */
-  protected async beforeRun(_code: string, _libraries: readonly string[]): Promise<void> {}
 
   /** Hook: shell lines the run executes before the language's script (e.g. `export` of capture settings). */
   protected runPrelude(_options: RunOptions): string {
