@@ -3,6 +3,7 @@ import { z } from "zod";
 import { EncodingErrors, SandboxBackend } from "../enums.js";
 import { ValidationError } from "../errors.js";
 import type { Logger } from "../internal/logger.js";
+import { type ContainerSource, isContainerSource } from "./container-source.js";
 import { parseSize } from "../internal/sizes.js";
 
 export const seconds = z.number().positive().finite();
@@ -107,6 +108,8 @@ export const sessionOptionsSchema = z
     client: z.custom<Docker>((value) => typeof value === "object" && value !== null && "modem" in value, {
       message: "expected a dockerode client",
     }).optional(),
+    /** Borrow containers from this pool (`createPoolManager`) instead of creating one; language and container options come from it. */
+    pool: z.custom<ContainerSource>(isContainerSource, { message: "expected a pool made by createPoolManager()" }).optional(),
   })
   .superRefine((options, ctx) => {
     if (options.image && options.dockerfile) {
