@@ -67,6 +67,8 @@ export {
   defaultSessionFactory,
   perCall,
   persistent,
+  pooled,
+  type PooledProviderOptions,
   type SandboxInfo,
   type SessionFactory,
   type SessionProvider,

@@ -140,7 +140,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     }
     this.#handler = getLanguageHandler(this.#options.lang);
     this.language = this.#handler.name;
-    this.warmModules = resolveWarm(parseOptions(warmSchema, warmInterpreter, "warmInterpreter option"), this.language);
+    this.warmModules = resolveWarm(warmInterpreter === undefined ? undefined : parseOptions(warmSchema, warmInterpreter, "warmInterpreter option"), this.language);
     this.#backend = createBackend(this.#options);
     this.#logger = this.#options.logger ?? (this.#options.verbose ? stderrLogger : silentLogger);
     // Sessions on the pool get its options; the pool's libraries are in its containers already, not theirs to install.
@@ -285,6 +285,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
       try {
         await this.#reset(container);
       } catch (error) {
+        if (container.state !== "resetting") return; // removed meanwhile (close)
         this.#counters.resetFailures++;
         this.#logger.warn(`pool ${this.id}: container ${container.key} could not be reset and is replaced: ${(error as Error).message}`);
         return this.#remove(container);

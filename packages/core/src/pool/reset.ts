@@ -62,6 +62,6 @@ for m in "$@" /dev/shm /dev/mqueue; do
   [ -z "$(ls -A -- "$m")" ] || { echo "$m cannot be emptied" >&2; exit 5; }
 done
 [ "$want" = - ] && exit 0
-tar -x --no-same-owner -f - -C / || { echo "the mounts cannot be restored" >&2; exit 6; }
+tar -x -p --no-same-owner -f - -C / || { echo "the mounts cannot be restored" >&2; exit 6; }
 got=$(fingerprint "$@")
 [ "$got" = "$want" ] || { echo "the restored files differ from the baseline" >&2; exit 7; }`;

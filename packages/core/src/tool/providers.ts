@@ -2,6 +2,7 @@ import { ArtifactSandboxSession } from "../artifacts/artifact-session.js";
 import { plotLanguages } from "../artifacts/capture.js";
 import type { LanguageHandler } from "../languages/handler.js";
 import { getLanguageHandler, supportedLanguages } from "../languages/registry.js";
+import { type ContainerSource, sourcedOptions } from "../session/container-source.js";
 import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema } from "../session/options.js";
 import { SandboxSession } from "../session/session.js";
 
@@ -128,6 +129,44 @@ export function persistent(options: SessionProviderOptions = {}): SessionProvide
     withSession: async (language, use) => use(await sessionFor(language)),
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Options of `pooled`: the sessions' own options (the pool supplies language and container options). */
+export type PooledProviderOptions = Omit<SessionOptions, "pool"> & {
+  /** Default: `defaultSessionFactory` (plots captured for Python and R). */
+  createSession?: SessionFactory;
+  /** The sessions capture plots. Default: true with the default factory for a language with plot capture. */
+  plots?: boolean;
+};
+
+/**
+ * Every call borrows a container from a pool (`createPoolManager`): reset to its starting state, so nothing of an
+ * earlier call is left (files, processes, plots), and — with a warm interpreter — without interpreter start-up.
+ * The pool's language only. A busy pool waits or fails as its `exhaustionStrategy` says; the call's signal stops a
+ * wait. `close()` closes the sessions still open; the pool stays yours to close.
+ */
+export function pooled(pool: ContainerSource, options: PooledProviderOptions = {}): SessionProvider {
+  const { createSession = defaultSessionFactory, plots, ...sessionOptions } = options;
+  const language = getLanguageHandler(pool.language);
+  const parsed = parseOptions(sessionOptionsSchema, sourcedOptions({ ...sessionOptions, pool }));
+  const capturesPlots = plots ?? (options.createSession === undefined && plotLanguages().includes(language.name));
+  const live = new Set<SandboxSession>();
+  return {
+    info: describeSessions(parsed, [language], "pool", capturesPlots),
+    async withSession(_language, use, { signal } = {}) {
+      const session = createSession({ ...sessionOptions, pool, lang: language.name });
+      live.add(session);
+      try {
+        await session.open(signal ? { signal } : {});
+        return await use(session);
+      } finally {
+        live.delete(session);
+        await session.close();
+      }
+    },
+    close: () => closeAll(live),
+    [Symbol.asyncDispose]: () => closeAll(live),
   };
 }
 
