@@ -34,6 +34,8 @@ if sys.path and sys.path[0] == "":
 _MARKER_NAME = "LLM_SANDBOX_RUN"
 _SERVER_MARKER = (_MARKER_NAME + "=" + os.environ.get(_MARKER_NAME, "")).encode()
 _BASE_ENV = {name: value for name, value in os.environ.items() if name != _MARKER_NAME}
+# The interpreter's own __main__ starts with an empty __annotations__ in some versions: runs get the same.
+_MAIN_ANNOTATIONS = "__annotations__" in vars(sys.modules["__main__"])
 # Seconds between TERM and KILL when a run is stopped, and the most a finished program's output is waited for when
 # processes it left behind keep its pipes open (the engine's exec does the same).
 _KILL_GRACE = 2.0
@@ -231,6 +233,8 @@ def _run_main(file):
     main.__cached__ = None
     main.__builtins__ = builtins
     main.__loader__ = importlib.machinery.SourceFileLoader("__main__", file)
+    if _MAIN_ANNOTATIONS:
+        main.__annotations__ = {}
     sys.modules["__main__"] = main
     sys.argv = [file]
     sys.orig_argv = [sys.executable, file]
