@@ -1,6 +1,7 @@
 import {
   ArtifactSandboxSession,
   createPoolManager,
+  InteractiveSandboxSession,
   createSession,
   PoolClosedError,
   PoolExhaustedError,
@@ -131,6 +132,23 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", ({ options
     expect((await labelled(pool)).length).toBe(1);
   });
 
+  it("health checks remove idle containers beyond minPoolSize after idleTimeout and replace one that died", async () => {
+    await using pool = smallPool({ maxPoolSize: 3, minPoolSize: 1, healthCheckInterval: 0.5, idleTimeout: 1 });
+    await pool.ready();
+    const sessions = await Promise.all([createSession({ pool }).open(), createSession({ pool }).open()]);
+    await Promise.all(sessions.map((session) => session.close()));
+    expect(pool.getStats().totalSize).toBe(2);
+    await expect.poll(() => pool.getStats().totalSize, { timeout: 20_000 }).toBe(1);
+    const [survivor] = await labelled(pool);
+    await docker.getContainer(survivor!).kill();
+    await expect.poll(() => exists(survivor!), { timeout: 20_000 }).toBe(false);
+    await pool.ready();
+    const replacement = await createSession({ pool }).open();
+    expect(replacement.containerId).not.toBe(survivor);
+    expect((await replacement.run("print('healthy')")).stdout).toBe("healthy\n");
+    await replacement.close();
+  });
+
   it("isolation (Python, warm interpreter): files, processes, IPC objects, a virtualenv and plots of session A are gone for session B", async () => {
     await using pool = createPoolManager({ ...engine, lang: "python", config: { maxPoolSize: 1 } });
     const a = await new ArtifactSandboxSession({ pool }).open();
@@ -210,5 +228,22 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", ({ options
     await busy.close();
     await (await creating)?.close();
     expect(await labelled(pool)).toEqual([]);
+  });
+
+  it("an interactive session runs on a pooled container too; its kernel and state are gone after the reset", async () => {
+    await using pool = createPoolManager({ ...engine, lang: "python", warmInterpreter: false, config: { maxPoolSize: 1 } });
+    const first = new InteractiveSandboxSession({ pool });
+    await first.open();
+    await first.run("secret = 41");
+    expect((await first.run("secret + 1")).value).toBe("42");
+    const container = first.containerId;
+    await first.close();
+    const second = new InteractiveSandboxSession({ pool });
+    await second.open();
+    expect(second.containerId).toBe(container);
+    expect((await second.run("'secret' in globals()")).value).toBe("False");
+    const kernels = await second.executeCommand("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done | grep -c 'llm-sandbox-kerne[l]' || true");
+    expect(kernels.stdout.trim()).toBe("1");
+    await second.close();
   });
 });

@@ -11,7 +11,7 @@ import type { ContainerLease, ContainerSource } from "../session/container-sourc
 import { sandboxImage, secureContainerSpec } from "../session/container-spec.js";
 import { onProcessExit } from "../session/exit-cleanup.js";
 import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema } from "../session/options.js";
-import { type ProcessRequest, runProcess } from "../session/process.js";
+import { type ProcessLauncher, type ProcessRequest, runProcess } from "../session/process.js";
 import { type OpenContainer, SandboxSession } from "../session/session.js";
 import { ExhaustionStrategy, type PoolConfig, parsePoolConfig, type ResolvedPoolConfig } from "./config.js";
 import { RESET_SCRIPT, SNAPSHOT_SCRIPT } from "./reset.js";
@@ -69,7 +69,6 @@ interface Pooled {
   warm?: WarmInterpreter;
   lease?: ContainerLease;
   readonly stop: AbortController;
-  untrackExit?: () => void;
 }
 
 interface Waiter {
@@ -118,6 +117,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #closeSignal = new AbortController();
   readonly #health: NodeJS.Timeout;
+  readonly #untrackExit: () => void;
   #image: Promise<{ image: string; built?: string }> | undefined;
   #baseline: Promise<Baseline> | undefined;
   #spec: ContainerSpec | undefined;
@@ -148,6 +148,13 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     this.sessionDefaults = { ...defaults, lang: this.language };
     this.#health = setInterval(() => this.#checkHealth(), this.config.healthCheckInterval * 1000);
     this.#health.unref();
+    // Ctrl-C or the end of the program closes the pool (so nothing tops it up meanwhile); a hard exit removes what it can.
+    this.#untrackExit = onProcessExit({
+      dispose: () => this.close(),
+      disposeSync: () => {
+        for (const container of this.#containers) if (container.open) this.#backend.removeSync?.(container.open.id);
+      },
+    });
     this.#dispatch();
   }
 
@@ -226,6 +233,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
       while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
       const image = await this.#image?.catch(() => undefined);
       if (image?.built && !this.#options.keepTemplate) await this.#backend.removeImage?.(image.built);
+      this.#untrackExit();
       this.#notify();
     })();
     return this.#closing;
@@ -393,7 +401,6 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     image.catch(() => this.#image === image && (this.#image = undefined));
     const spec = (this.#spec ??= this.#containerSpec((await image).image));
     const id = await this.#backend.create(spec);
-    container.untrackExit = onProcessExit({ dispose: () => this.#backend.remove(id), disposeSync: () => this.#backend.removeSync?.(id) });
     const open: OpenContainer = { id, created: false, user: spec.user, network: spec.network };
     container.open = { ...open, prepared: { libraries: this.#options.libraries } };
     this.#counters.created++;
@@ -466,19 +473,29 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     const warm = container.warm;
     if (warm && !warm.alive) throw new ContainerError("its warm interpreter has ended");
     const baseline = await this.#baseline!;
-    const network = open.network.mode === "install-only" ? this.#backend.setInstallNetwork?.(open.id, false) : undefined;
-    const { output } = await this.#exec(open, {
-      argv: ["/bin/sh", "-c", RESET_SCRIPT, "reset", warm ? String(warm.pid) : "", baseline.fingerprint, ...baseline.mounts],
-      ...(baseline.archive ? { stdin: baseline.archive } : {}),
-      description: "pool reset",
-    });
-    await network;
+    // A session's install may have left the install network attached; the reset and the disconnect run together.
+    const disconnected = open.network.mode === "install-only" ? this.#backend.setInstallNetwork?.(open.id, false) : undefined;
+    // Through the warm interpreter when it runs (no engine exec), else as a plain exec.
+    const reset = this.#exec(
+      open,
+      {
+        argv: ["/bin/sh", "-c", RESET_SCRIPT, "reset", warm ? String(warm.pid) : "", baseline.fingerprint, ...baseline.mounts],
+        ...(baseline.archive ? { stdin: baseline.archive } : {}),
+        description: "pool reset",
+      },
+      open.launcher,
+    );
+    const [{ output }] = await Promise.all([reset, disconnected]);
     if (output.exitCode !== 0) throw new ContainerError(`reset failed (exit code ${output.exitCode}): ${output.stderr.trim()}`);
     if (warm && !(await warm.ping(PROBE_TIMEOUT_MS))) throw new ContainerError("its warm interpreter does not answer");
   }
 
-  #exec(container: OpenContainer, request: Omit<ProcessRequest, "timeout" | "maxOutputBytes" | "encodingErrors"> & { maxOutputBytes?: number }) {
-    return runProcess(this.#backend, container.id, {
+  #exec(
+    container: OpenContainer,
+    request: Omit<ProcessRequest, "timeout" | "maxOutputBytes" | "encodingErrors"> & { maxOutputBytes?: number },
+    launcher?: ProcessLauncher,
+  ) {
+    const process = {
       timeout: RESET_TIMEOUT,
       maxOutputBytes: 64 * 1024,
       encodingErrors: "replace",
@@ -486,7 +503,8 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
       ...(container.user ? { user: container.user } : {}),
       detach: this.#closeSignal.signal,
       ...request,
-    });
+    } as const;
+    return runProcess(this.#backend, container.id, process, launcher);
   }
 
   #remove(container: Pooled): void {
@@ -498,7 +516,6 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     this.#task(async () => {
       try {
         if (container.open) await this.#backend.remove(container.open.id);
-        container.untrackExit?.();
       } finally {
         this.#containers.delete(container);
         this.#dispatch();

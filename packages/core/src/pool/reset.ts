@@ -50,16 +50,17 @@ while left=$(victims); [ -n "$left" ]; do
   kill -KILL $left 2>/dev/null
   [ $round -lt 3 ] || sleep 0.05
 done
+ipc_left() { left=; for kind in shm sem msg; do n=0; while read -r _; do n=$((n + 1)); done < /proc/sysvipc/$kind; [ $n -le 1 ] || left="$left $kind"; done; }
 if [ -r /proc/sysvipc/shm ]; then
-  command -v ipcrm >/dev/null 2>&1 && ipcrm -a 2>/dev/null
-  for kind in shm sem msg; do
-    [ "$(wc -l < /proc/sysvipc/$kind)" -le 1 ] || { echo "System V IPC objects ($kind) survive the reset" >&2; exit 4; }
-  done
+  ipc_left
+  [ -z "$left" ] || { ipcrm -a 2>/dev/null; ipc_left; }
+  [ -z "$left" ] || { echo "System V IPC objects survive the reset:$left" >&2; exit 4; }
 fi
+entries() { set -- "$1"/* "$1"/.[!.]* "$1"/..?*; for e; do [ -e "$e" ] || [ -L "$e" ] && return 0; done; return 1; }
 for m in "$@" /dev/shm /dev/mqueue; do
-  [ -d "$m" ] && [ -w "$m" ] || continue
+  [ -d "$m" ] && [ -w "$m" ] && entries "$m" || continue
   rm -rf -- "$m"/* "$m"/.[!.]* "$m"/..?* 2>/dev/null || { chmod -R u+rwX -- "$m" 2>/dev/null; rm -rf -- "$m"/* "$m"/.[!.]* "$m"/..?* 2>/dev/null; }
-  [ -z "$(ls -A -- "$m")" ] || { echo "$m cannot be emptied" >&2; exit 5; }
+  ! entries "$m" || { echo "$m cannot be emptied" >&2; exit 5; }
 done
 [ "$want" = - ] && exit 0
 tar -x -p --no-same-owner -f - -C / || { echo "the mounts cannot be restored" >&2; exit 6; }

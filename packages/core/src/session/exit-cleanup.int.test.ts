@@ -4,11 +4,11 @@ import { fileURLToPath } from "node:url";
 import { engineClient } from "@llm-sandbox/core";
 import { describe, expect, it } from "vitest";
 
-const script = fileURLToPath(new URL("../../../../test/fixtures/open-session.mjs", import.meta.url));
+const fixture = (name: string) => fileURLToPath(new URL(`../../../../test/fixtures/${name}`, import.meta.url));
 const dist = fileURLToPath(new URL("../../dist/index.js", import.meta.url));
 
-/** Starts the fixture and resolves with its container id and a promise of its exit. */
-async function startChild(mode: "wait" | "crash") {
+/** Starts a fixture and resolves with the id it prints (a container's, a pool's) and a promise of its exit. */
+async function startChild(mode: "wait" | "crash" | "forget", script = fixture("open-session.mjs")) {
   const child = spawn(process.execPath, [script, mode], { stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on("exit", (code, signal) => resolve({ code, signal })),
@@ -38,5 +38,19 @@ describe("cleanup when the process ends (real engine, built package)", () => {
     const { containerId, exited } = await startChild("crash");
     expect((await exited).code).toBe(1);
     await expect(docker.getContainer(containerId).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  const poolContainers = (poolId: string) => docker.listContainers({ all: true, filters: { label: [`org.llm-sandbox.pool=${poolId}`] } });
+
+  it("a pool: Ctrl-C removes its containers; a program that forgets to close it still ends, and they are removed", async () => {
+    const signalled = await startChild("wait", fixture("open-pool.mjs"));
+    expect(await poolContainers(signalled.containerId)).toHaveLength(2);
+    signalled.child.kill("SIGINT");
+    expect(await signalled.exited).toEqual({ code: null, signal: "SIGINT" });
+    expect(await poolContainers(signalled.containerId)).toEqual([]);
+
+    const forgotten = await startChild("forget", fixture("open-pool.mjs"));
+    expect(await forgotten.exited).toEqual({ code: 0, signal: null });
+    expect(await poolContainers(forgotten.containerId)).toEqual([]);
   });
 });
