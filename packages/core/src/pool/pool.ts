@@ -194,10 +194,14 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     });
   }
 
-  /** Resolves once `minPoolSize` containers are ready; rejects if creating them failed (or the pool closed). */
+  /**
+   * Resolves once the prewarmed `minPoolSize` containers are ready (at once without prewarming); rejects if creating
+   * them failed, or the pool closed.
+   */
   async ready(): Promise<void> {
     for (;;) {
       if (this.#closeSignal.signal.aborted) throw new PoolClosedError();
+      if (!this.config.enablePrewarming) return;
       const ready = [...this.#containers].filter((c) => !c.temporary && c.state !== "creating" && c.state !== "removing").length;
       if (ready >= this.config.minPoolSize) return;
       if (this.#lastError !== undefined && this.#count("creating") === 0) throw this.#lastError;
