@@ -18,6 +18,7 @@ import importlib
 import json
 import os
 import selectors
+import shutil
 import signal
 import struct
 import subprocess
@@ -154,8 +155,8 @@ def _child(request, stdin_fd, stdout_fd, stderr_fd):
             os._exit(_CODE_WRITE_FAILED)
         try:
             _adopt_startup_settings(env)
-        except _Unsupported:
-            python = _venv_python() or sys.executable
+        except _Unsupported:  # the interpreter a cold run starts: the virtualenv's, else python3 (or python) on PATH
+            python = _venv_python() or shutil.which("python3", path=env.get("PATH")) or shutil.which("python", path=env.get("PATH")) or sys.executable
             os.execve(python, [python, file], env)
     except BaseException as error:  # the run could not be set up: report it as the program's failure
         try:
@@ -206,10 +207,26 @@ def _venv_python():
     return python if python and os.access(python, os.X_OK) else None
 
 
+def _site_packages():
+    """What the virtualenv holds (None without one): the server started in it sees the same, unless more was
+    installed since (then a fresh interpreter must look)."""
+    venv = CONFIG.get("venv")
+    lib = venv and os.path.join(venv, "lib")
+    if not lib or not os.path.isdir(lib):
+        return None
+    return sorted((version, sorted(os.listdir(os.path.join(lib, version, "site-packages")))) for version in os.listdir(lib) if os.path.isdir(os.path.join(lib, version, "site-packages")))
+
+
+# The pool's own libraries are in a virtualenv of the baseline: then the server runs in it (the host starts it so).
+_STARTED_IN_VENV = bool(CONFIG.get("venv")) and sys.prefix == CONFIG["venv"]
+_SITE_PACKAGES = _site_packages() if _STARTED_IN_VENV else None
+
+
 def _adopt_startup_settings(env):
     """What `python3 file` reads from the environment at start-up: PYTHONPATH entries added by the run are put on
-    sys.path; any other difference (another python, other start-up variables) needs a fresh interpreter."""
-    if _venv_python():
+    sys.path; any other difference (another python or other libraries, other start-up variables) needs a fresh
+    interpreter."""
+    if (_venv_python() is not None) != _STARTED_IN_VENV or (_STARTED_IN_VENV and _site_packages() != _SITE_PACKAGES):
         raise _Unsupported()
     names = {name for name in list(env) + list(_BASE_ENV) if name.startswith("PYTHON") and name != "PYTHONPATH"}
     if any(env.get(name) != _BASE_ENV.get(name) for name in names):

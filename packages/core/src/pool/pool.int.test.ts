@@ -10,7 +10,7 @@ import {
   SandboxAbortError,
   ValidationError,
 } from "@llm-sandbox/core";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { engineOf, POOL_BACKENDS } from "../../../../test/helpers/pool-backends.js";
 import { LABELS } from "../internal/labels.js";
 
@@ -196,6 +196,32 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", ({ options
     const listing = await b.executeCommand("ls -A /sandbox; ls -A /tmp; for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done");
     expect(listing.stdout).not.toContain("a.txt");
     expect(listing.stdout).not.toContain("sleep 1000");
+    await b.close();
+  });
+
+  it("libraries: the pool's are in every container, survive resets and keep runs warm; a session's own are gone after its reset", async () => {
+    const { pip } = inject("packageIndexes");
+    const library = "llm-sandbox-fixture==1.0.0";
+    const greet = "from llm_sandbox_fixture import greet\nprint(greet('you'))";
+    const probe = "import sys\nprint('numpy' in sys.modules, sys.prefix)"; // warm (pre-imported numpy)? which python?
+    {
+      await using pool = createPoolManager({ ...engine, lang: "python", packageIndexes: { pip }, libraries: [library], config: { maxPoolSize: 1 } });
+      for (const round of ["first", "after a reset"]) {
+        const session = await createSession({ pool }).open();
+        expect((await session.run(greet, { libraries: [library] })).stdout, round).toBe("python fixture greets you\n");
+        expect((await session.run(probe)).stdout, round).toBe("True /sandbox/.sandbox-venv\n");
+        await session.close();
+      }
+      expect(pool.getStats().counters.reused).toBe(1);
+    }
+    await using pool = createPoolManager({ ...engine, lang: "python", packageIndexes: { pip }, config: { maxPoolSize: 1 } });
+    const a = await createSession({ pool }).open();
+    expect((await a.run(greet, { libraries: [library] })).stdout).toBe("python fixture greets you\n");
+    expect((await a.run(probe)).stdout).toBe("False /sandbox/.sandbox-venv\n"); // the new virtualenv's own python, as cold
+    await a.close();
+    const b = await createSession({ pool }).open();
+    expect((await b.run(greet)).stderr).toContain("ModuleNotFoundError: No module named 'llm_sandbox_fixture'");
+    expect((await b.run(probe)).stdout).toBe("True /usr\n");
     await b.close();
   });
 

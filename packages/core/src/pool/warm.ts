@@ -33,7 +33,16 @@ const python: WarmSpec = {
   asset: "python.py",
   defaultModules: ["numpy", "pandas", "matplotlib", "matplotlib.pyplot"],
   modules: [["assets", "artifacts", "python", "llm_sandbox_plots.py"]],
-  argv: (config) => ["/bin/sh", "-c", 'exec "$(command -v python3 || command -v python)" -c "$1" "$2"', "warm", PYTHON_BOOT, JSON.stringify(config)],
+  // The session virtualenv's python when the pool's libraries made one (as a cold run chooses), else the image's.
+  argv: (config) => [
+    "/bin/sh",
+    "-c",
+    'py="$3/bin/python"; [ -n "$3" ] && [ -x "$py" ] || py=$(command -v python3 || command -v python); exec "$py" -c "$1" "$2"',
+    "warm",
+    PYTHON_BOOT,
+    JSON.stringify(config),
+    config.venv ?? "",
+  ],
 };
 
 const specs: Readonly<Record<string, WarmSpec>> = { python };
