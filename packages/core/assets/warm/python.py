@@ -93,6 +93,9 @@ def _set_dumpable(flag):
         _libc.prctl(4, 1 if flag else 0, 0, 0, 0)  # PR_SET_DUMPABLE
 
 
+_set_dumpable(False)
+
+
 def _load_capture(source):
     """The plot-capture module, from the host (nothing is read from the sandbox's user-writable directories)."""
     module = types.ModuleType("llm_sandbox_plots")
@@ -547,7 +550,6 @@ def main():
     if kind == b"S" and capture:
         _load_capture(capture)
     loaded, failed = _prepare()
-    _set_dumpable(False)
     version = sys.version.split()[0]
     _send_json(b"H", {"pid": os.getpid(), "language": "python", "version": version, "modules": loaded, "failed": failed})
     commands = _Commands()

@@ -411,9 +411,15 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     if (this.#closeSignal.signal.aborted) return;
     await this.#setUp(open);
     if (container.temporary) return;
-    const baseline = (this.#baseline ??= this.#snapshot(open, spec));
-    baseline.catch(() => this.#baseline === baseline && (this.#baseline = undefined));
-    await baseline;
+    // The first container's files are the baseline, taken before anything else runs in it; the others need it
+    // only for their first reset, so their warm interpreters start meanwhile.
+    if (!this.#baseline) {
+      const baseline = (this.#baseline = this.#snapshot(open, spec));
+      baseline.catch(() => this.#baseline === baseline && (this.#baseline = undefined));
+      await baseline;
+    }
+    // The warm interpreter starts before anyone uses the container: a session's processes must never be able to
+    // touch it while it imports (it reads files under HOME=/tmp, e.g. matplotlib's configuration).
     if (this.warmModules && !this.#closeSignal.signal.aborted) {
       const warm = await WarmInterpreter.start({
         language: this.language,
@@ -476,7 +482,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     const open = container.open!;
     const warm = container.warm;
     if (warm && !warm.alive) throw new ContainerError("its warm interpreter has ended");
-    const baseline = await this.#baseline!;
+    const baseline = await (this.#baseline ?? Promise.reject(new ContainerError("the pool has no baseline to reset to")));
     // A session's install may have left the install network attached; the reset and the disconnect run together.
     const disconnected = open.network.mode === "install-only" ? this.#backend.setInstallNetwork?.(open.id, false) : undefined;
     // Through the warm interpreter when it runs (no engine exec), else as a plain exec.
