@@ -14,6 +14,7 @@ const IMPORTS = "import numpy, pandas, matplotlib.pyplot";
 const ORIGINAL = {
   run: "134 ms",
   poolRun: "151 ms",
+  nodeRun: "190 ms",
   imports: "410 ms",
   plot: "1380 ms",
   throughput: "6.7 runs/s (1 worker), 12.2 runs/s (4)",
@@ -41,6 +42,27 @@ async function prewarm(warm: boolean): Promise<number> {
     return performance.now() - started;
   } finally {
     await pool.close();
+  }
+}
+
+/** JavaScript: a pooled session's first run finds a booted node; later runs boot theirs (see assets/warm/node.mjs). */
+async function nodeRuns() {
+  const pool = createPoolManager({ lang: "javascript", config: { minPoolSize: 2, maxPoolSize: 2 } });
+  const plain = await createSession({ lang: "javascript" }).open();
+  try {
+    await pool.ready();
+    const first: number[] = [];
+    const later: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      while (pool.getStats().stateCounts.idle < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      const session = await createSession({ pool }).open();
+      first.push(await time(() => session.run("console.log(1)")));
+      later.push(await time(() => session.run("console.log(1)")));
+      await session.close();
+    }
+    return { first, later, plain: await samples(RUNS, () => plain.run("console.log(1)")) };
+  } finally {
+    await Promise.all([pool.close(), plain.close()]);
   }
 }
 
@@ -92,6 +114,7 @@ async function measure(
       imports: await samples(RUNS, () => session!.run(IMPORTS)),
     };
   });
+  const node = await nodeRuns();
   const coldRuns = await heldSessions(coldPool, 1, async ([session]) => ({
     print: await samples(RUNS, () => session!.run("print(1)")),
     imports: await samples(Math.max(5, RUNS / 3), () => session!.run(IMPORTS)),
@@ -145,6 +168,9 @@ async function measure(
     { what: `pool, no warm interpreter: run(${IMPORTS})`, ...ms(coldRuns.imports), original: ORIGINAL.imports },
     { what: "pool, warm: artifact run with one matplotlib plot", ...ms(warmPlot), goal: "<= 140 ms", original: ORIGINAL.plot },
     { what: "plain artifact session: the same plot run", ...ms(coldPlot), original: ORIGINAL.plot },
+    { what: "pool, warm JavaScript: a session's first run(console.log(1))", ...ms(node.first), original: ORIGINAL.nodeRun },
+    { what: "pool, warm JavaScript: later runs of a session", ...ms(node.later), original: ORIGINAL.nodeRun },
+    { what: "plain JavaScript session: run(console.log(1))", ...ms(node.plain), original: ORIGINAL.nodeRun },
     { what: "prewarm 4 containers, warm interpreters", ...ms(prewarmWarm), goal: "<= 3 s", original: ORIGINAL.prewarm },
     { what: "prewarm 4 containers, no warm interpreters", ...ms(prewarmCold), original: ORIGINAL.prewarm },
   ]);

@@ -184,8 +184,11 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", ({ options
     expect(pool.getStats().counters).toMatchObject({ reused: 1, resetFailures: 0 });
   });
 
-  it("isolation (JavaScript, no warm interpreter): the reset works the same through plain execs", async () => {
-    await using pool = createPoolManager({ ...engine, lang: "javascript", config: { maxPoolSize: 1 } });
+  it.each([
+    ["with its warm runner", true],
+    ["without a warm runner: the reset works the same through plain execs", false],
+  ])("isolation (JavaScript, %s)", async (_what, warmInterpreter) => {
+    await using pool = createPoolManager({ ...engine, lang: "javascript", warmInterpreter, config: { maxPoolSize: 1 } });
     const a = await createSession({ pool }).open();
     await a.run("require('fs').writeFileSync('/sandbox/a.txt', 'secret'); require('fs').writeFileSync('/tmp/a.txt', 'secret')");
     await a.executeCommand("nohup sleep 1000 >/dev/null 2>&1 &");

@@ -497,7 +497,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     );
     const [{ output }] = await Promise.all([reset, disconnected]);
     if (output.exitCode !== 0) throw new ContainerError(`reset failed (exit code ${output.exitCode}): ${output.stderr.trim()}`);
-    if (warm && !(await warm.ping(PROBE_TIMEOUT_MS))) throw new ContainerError("its warm interpreter does not answer");
+    if (warm && !(await warm.ping(PROBE_TIMEOUT_MS, { fresh: true }))) throw new ContainerError("its warm interpreter does not answer");
   }
 
   #exec(

@@ -14,7 +14,7 @@ import { POOL_BACKENDS } from "../../../../test/helpers/pool-backends.js";
 import { sandboxProcesses } from "../../../../test/helpers/sessions.js";
 
 /** Run files and run markers differ per run by design; everything else must be equal. */
-const normalize = (text: string) => text.replace(/\.sandbox-[0-9a-f]{16}\.py/g, ".sandbox-RUN.py").replace(/\b[0-9a-f]{16}\b/g, "RUN");
+const normalize = (text: string) => text.replace(/\b[0-9a-f]{16}\b/g, "RUN");
 const observable = (result: ConsoleOutput) => ({
   exitCode: result.exitCode,
   stdout: normalize(result.stdout),
@@ -23,21 +23,29 @@ const observable = (result: ConsoleOutput) => ({
 });
 
 /**
- * A warm run must be observably identical to a cold run, except for speed: every program here runs in a pooled
- * session whose runs fork the warm interpreter, and in a plain session whose runs start `python3` in a new exec.
+ * A session on a warm pool and a plain session of the same language, for the file's tests; `both` runs a program in
+ * each and expects the same exit code, output and error.
  */
-describe.each(POOL_BACKENDS)("warm Python interpreter on $name: identical to a cold run (real engine)", async ({ options: engine }) => {
-  const pool = createPoolManager({ ...engine, lang: "python", config: { maxPoolSize: 2 } });
+async function warmAndCold(engine: (typeof POOL_BACKENDS)[number]["options"], lang: string) {
+  const pool = createPoolManager({ ...engine, lang, config: { maxPoolSize: 2 } });
   afterAll(() => pool.close());
   const warm = await createSession({ pool }).open();
-  const cold = await createSession({ ...engine, lang: "python" }).open();
+  const cold = await createSession({ ...engine, lang }).open();
   afterAll(() => Promise.all([warm.close(), cold.close()]));
-
   const both = async (code: string, options: RunOptions = {}) => {
     const [w, c] = [await warm.run(code, options), await cold.run(code, options)];
     expect(observable(w)).toEqual(observable(c));
     return w;
   };
+  return { pool, warm, cold, both };
+}
+
+/**
+ * A warm run must be observably identical to a cold run, except for speed: every program here runs in a pooled
+ * session whose runs fork the warm interpreter, and in a plain session whose runs start `python3` in a new exec.
+ */
+describe.each(POOL_BACKENDS)("warm Python interpreter on $name: identical to a cold run (real engine)", async ({ options: engine }) => {
+  const { pool, warm, cold, both } = await warmAndCold(engine, "python");
   /** Proof that a run really went through the warm interpreter: its parent is the fork server. */
   const isWarm = async (session: SandboxSession) => (await session.run("import sys; print('numpy' in sys.modules)")).stdout === "True\n";
 
@@ -193,3 +201,67 @@ describe.each(POOL_BACKENDS)("warm plot capture on $name (real engine)", async (
     expect(second.plots.map((p) => p.filename)).toEqual(["000001.png", "000002.png"]);
   });
 });
+
+/** The same for JavaScript and TypeScript, whose warm runner is a node booted in advance (node cannot fork). */
+describe.each(POOL_BACKENDS)("warm Node.js runner on $name: identical to a cold run (real engine)", async ({ options: engine }) => {
+  const { warm, cold, both } = await warmAndCold(engine, "javascript");
+  const isWarm = async (session: SandboxSession) =>
+    (await session.run("console.log(require('fs').readFileSync('/proc/' + process.ppid + '/cmdline', 'utf8').includes('--input-type=module'))")).stdout === "true\n";
+
+  it("the pooled session's runs are warm, the plain session's are not", async () => {
+    expect(await isWarm(warm)).toBe(true);
+    expect(await isWarm(cold)).toBe(false);
+  });
+
+  it.each([
+    ["output on both streams", "console.log('héllo ✓'); console.error('to stderr')"],
+    ["an exception: stack trace with the source line, parsed error", "const x = 1;\nfunction f() {\n  return null.x;\n}\nf();"],
+    ["process.exit(7) after output", "console.log('bye'); process.exit(7)"],
+    ["process.exitCode", "process.exitCode = 3"],
+    ["an unhandled rejection", "Promise.reject(new Error('nope'))"],
+    ["import syntax (a module), top-level await", "import { setTimeout as sleep } from 'node:timers/promises';\nawait sleep(10);\nconsole.log('awaited', typeof import.meta.url)"],
+    ["timers after the main module, exit events", "process.on('exit', (code) => console.log('exit', code));\nsetTimeout(() => console.log('later'), 200);\nconsole.log('first')"],
+    ["the main module, argv, execArgv, cwd, stdin", "console.log(require.main === module, process.argv.length, process.argv[1] === __filename, process.execArgv, process.cwd(), process.env.PWD, JSON.stringify(require('fs').readFileSync(0, 'utf8')))"],
+    ["the loaded modules and /tmp", "console.log(Object.keys(require.cache), require('fs').readdirSync('/tmp'))"],
+    ["the environment", "console.log(Object.entries(process.env).filter(([k]) => !['LLM_SANDBOX_RUN', 'HOSTNAME'].includes(k)).sort())"],
+    ["child processes, fork() of the program itself", "const { execSync, fork } = require('child_process');\nconsole.log(execSync('yes | head -n 2; echo $SANDBOX_FILE').toString());\nif (process.argv[2] === 'child') console.log('in child', process.execArgv);\nelse fork(__filename, ['child']).on('exit', (code) => console.log('child exit', code));"],
+  ])("%s", async (_what, code) => {
+    await both(code);
+  });
+
+  it("nothing one run sets is visible to the next", async () => {
+    await warm.run("globalThis.leak = 1; require('fs').leaked = true; process.env.LEAKED = '1'");
+    expect((await warm.run("console.log(typeof leak, require('fs').leaked, process.env.LEAKED)")).stdout).toBe("undefined undefined undefined\n");
+  });
+
+  it("streams output while the program runs", async () => {
+    const chunks: string[] = [];
+    const result = await warm.run("let i = 0; const t = setInterval(() => { console.log(i); if (++i === 3) clearInterval(t); }, 300)", { onStdout: (text) => chunks.push(text) });
+    expect(chunks).toEqual(["0\n", "1\n", "2\n"]);
+    expect(result.stdout).toBe("0\n1\n2\n");
+  });
+
+  it("a timeout kills the program and what it started; the session stays warm", async () => {
+    const code = "require('child_process').spawn('sleep', ['1004'], { detached: true, stdio: 'ignore' });\nconsole.log('spinning');\nwhile (true) {}";
+    const error = await warm.run(code, { timeout: 2 }).catch((e: unknown) => e);
+    expect(SandboxTimeoutError.isInstance(error)).toBe(true);
+    expect((error as SandboxTimeoutError).partialOutput?.stdout).toBe("spinning\n");
+    expect((await sandboxProcesses(warm)).filter((p) => p.includes("sleep 1004"))).toEqual([]);
+    expect(await isWarm(warm)).toBe(true);
+  });
+
+  it("TypeScript runs the same way", async () => {
+    await using pool = createPoolManager({ ...engine, lang: "typescript", config: { maxPoolSize: 1 } });
+    const [warmTs, coldTs] = await Promise.all([createSession({ pool }).open(), createSession({ ...engine, lang: "typescript" }).open()]);
+    try {
+      const code = "enum Color { Red, Green }\nconst c: Color = Color.Green;\nconsole.log(c, Color[c]);\nconst n: number = 1;\nthrow new Error(`line ${n + 4}`);";
+      const [w, c] = [await warmTs.run(code), await coldTs.run(code)];
+      expect(observable(w)).toEqual(observable(c));
+      expect(w.stdout).toBe("1 Green\n");
+      expect(w.stderr).toMatch(/\.ts:5/);
+    } finally {
+      await Promise.all([warmTs.close(), coldTs.close()]);
+    }
+  });
+});
+

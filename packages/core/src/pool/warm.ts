@@ -5,12 +5,14 @@ import { Kernel, KernelGone } from "../interactive/kernel.js";
 import { PYTHON_BOOT } from "../interactive/kernels.js";
 import type { Logger } from "../internal/logger.js";
 import { readPackageFile } from "../internal/package-files.js";
+import { JAVASCRIPT_NODE_FLAGS, javascript } from "../languages/javascript.js";
 import { pythonVenv } from "../languages/python.js";
+import { TYPESCRIPT_NODE_FLAGS, typescript } from "../languages/typescript.js";
 import type { LaunchRequest, ProcessLauncher, ProcessRunner } from "../session/process.js";
 
 /**
- * How one language keeps an interpreter warm in a pooled container: a fork server (a real file under
- * `assets/warm/`) that imports modules once and runs each program in a fresh fork of that state.
+ * How one language keeps an interpreter warm in a pooled container: a server (a real file under `assets/warm/`,
+ * sent as the first frame) that prepares the interpreter once and gives every run a fresh copy of that state.
  */
 interface WarmSpec {
   readonly language: string;
@@ -23,29 +25,69 @@ interface WarmSpec {
 }
 
 interface WarmConfig {
+  readonly language: string;
   readonly modules: readonly string[];
-  /** Python: the session virtualenv; once it exists, runs use its interpreter. */
-  readonly venv?: string;
+  readonly workdir: string;
 }
 
+/**
+ * Python: a fork server, started by the session virtualenv's python when the pool's libraries made one (as a
+ * cold run would choose), else the image's.
+ */
 const python: WarmSpec = {
   language: "python",
   asset: "python.py",
   defaultModules: ["numpy", "pandas", "matplotlib", "matplotlib.pyplot"],
   modules: [["assets", "artifacts", "python", "llm_sandbox_plots.py"]],
-  // The session virtualenv's python when the pool's libraries made one (as a cold run chooses), else the image's.
-  argv: (config) => [
-    "/bin/sh",
-    "-c",
-    'py="$3/bin/python"; [ -n "$3" ] && [ -x "$py" ] || py=$(command -v python3 || command -v python); exec "$py" -c "$1" "$2"',
-    "warm",
-    PYTHON_BOOT,
-    JSON.stringify(config),
-    config.venv ?? "",
-  ],
+  argv: (config) => {
+    const venv = pythonVenv(config.workdir);
+    return [
+      "/bin/sh",
+      "-c",
+      'py="$3/bin/python"; [ -x "$py" ] || py=$(command -v python3 || command -v python); exec "$py" -c "$1" "$2"',
+      "warm",
+      PYTHON_BOOT,
+      JSON.stringify({ ...config, venv }),
+      venv,
+    ];
+  },
 };
 
-const specs: Readonly<Record<string, WarmSpec>> = { python };
+/** Reads the first frame (the server's source) from fd 0 and imports it; later frames stay in the pipe. */
+const NODE_BOOT = `import { readSync } from "node:fs";
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const read = (size) => {
+  const buffer = Buffer.alloc(size);
+  for (let at = 0; at < size; ) {
+    let got;
+    try {
+      got = readSync(0, buffer, at, size - at, null);
+    } catch (error) {
+      if (error.code !== "EAGAIN") throw error;
+      Atomics.wait(pause, 0, 0, 2);
+      continue;
+    }
+    if (got === 0) process.exit(0);
+    at += got;
+  }
+  return buffer;
+};
+await import("data:text/javascript;base64," + read(read(5).readUInt32BE(1)).toString("base64"));`;
+
+/** JavaScript and TypeScript: node cannot fork, so the server keeps a spare node (the cold run's flags) booted. */
+const node = (language: string, flags: readonly string[], extension: string): WarmSpec => ({
+  language,
+  asset: "node.mjs",
+  defaultModules: [],
+  modules: [],
+  argv: (config) => ["/bin/sh", "-c", 'exec node --input-type=module -e "$1" "$2"', "warm", NODE_BOOT, JSON.stringify({ ...config, flags, extension })],
+});
+
+const specs: Readonly<Record<string, WarmSpec>> = {
+  python,
+  javascript: node("javascript", JAVASCRIPT_NODE_FLAGS, javascript.fileExtension),
+  typescript: node("typescript", TYPESCRIPT_NODE_FLAGS, typescript.fileExtension),
+};
 
 /** Languages whose pooled containers can keep a warm interpreter. */
 export const warmLanguages = (): string[] => Object.keys(specs);
@@ -93,7 +135,7 @@ export class WarmInterpreter implements ProcessLauncher {
     const spec = specs[start.language];
     if (!spec) throw new ContainerError(`No warm interpreter for ${start.language}`);
     const [source, ...modules] = await Promise.all([readPackageFile("assets", "warm", spec.asset), ...spec.modules.map((parts) => readPackageFile(...parts))]);
-    const config: WarmConfig = { modules: start.modules, ...(spec.language === "python" ? { venv: pythonVenv(start.workdir) } : {}) };
+    const config: WarmConfig = { language: spec.language, modules: start.modules, workdir: start.workdir };
     try {
       const kernel = await Kernel.start({
         backend: start.backend,
@@ -168,10 +210,13 @@ export class WarmInterpreter implements ProcessLauncher {
     };
   }
 
-  /** True when the server answers within `timeoutMs` (after the run in progress, if any, has ended). */
-  async ping(timeoutMs: number): Promise<boolean> {
+  /**
+   * True when the server answers within `timeoutMs` (after the run in progress, if any, has ended). `fresh`: the
+   * container was just reset, so a server that keeps prepared processes (Node's spare) starts new ones now.
+   */
+  async ping(timeoutMs: number, options: { fresh?: boolean } = {}): Promise<boolean> {
     if (!(await this.idle(timeoutMs)) || !this.alive) return false;
-    const answer = this.#kernel.execute(++this.#cells, "", { stdout: () => {}, stderr: () => {}, display: () => {} }, { ping: true });
+    const answer = this.#kernel.execute(++this.#cells, "", { stdout: () => {}, stderr: () => {}, display: () => {} }, { ping: true, ...options });
     this.#track(answer);
     return within(answer.then(() => true, () => false), timeoutMs, false);
   }
