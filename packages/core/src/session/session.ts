@@ -328,18 +328,18 @@ export class SandboxSession implements AsyncDisposable {
   protected async afterOpen(_container: OpenContainer): Promise<void> {}
 
   /** Creates (or attaches to, or borrows from the pool) the container. */
-  protected async acquireContainer(options: { signal?: AbortSignal } = {}): Promise<OpenContainer> {
-    const { backend } = this;
-    const configs = this.options.runtimeConfigs;
-    if (this.options.pool) {
-      this.#lease = await this.options.pool.acquire(options);
+  protected async acquireContainer(wait: { signal?: AbortSignal } = {}): Promise<OpenContainer> {
+    const { options, backend } = this;
+    const configs = options.runtimeConfigs;
+    if (options.pool) {
+      this.#lease = await options.pool.acquire(wait);
       return this.#lease.container;
     }
-    if (this.options.containerId) {
-      const attached = await backend.attach(this.options.containerId);
+    if (options.containerId) {
+      const attached = await backend.attach(options.containerId);
       return { id: attached.id, created: false, user: configs.user ?? (attached.user || undefined), network: { mode: "none" } };
     }
-    const { image, built } = await sandboxImage(this.options, backend, this.language, this.logger);
+    const { image, built } = await sandboxImage(options, backend, this.language, this.logger);
     this.#builtImage = built;
     const spec = this.containerSpec(image);
     const id = await backend.create(spec);
