@@ -45,7 +45,10 @@ async function prewarm(warm: boolean): Promise<number> {
   }
 }
 
-/** JavaScript: a pooled session's first run finds a booted node; later runs boot theirs (see assets/warm/node.mjs). */
+/**
+ * JavaScript: a pooled session's first run finds a node started in advance; the next one starts after each run, so
+ * a run right after another waits for it (see src/pool/node-spare.ts).
+ */
 async function nodeRuns() {
   const pool = createPoolManager({ lang: "javascript", config: { minPoolSize: 2, maxPoolSize: 2 } });
   const plain = await createSession({ lang: "javascript" }).open();
@@ -169,7 +172,7 @@ async function measure(
     { what: "pool, warm: artifact run with one matplotlib plot", ...ms(warmPlot), goal: "<= 140 ms", original: ORIGINAL.plot },
     { what: "plain artifact session: the same plot run", ...ms(coldPlot), original: ORIGINAL.plot },
     { what: "pool, warm JavaScript: a session's first run(console.log(1))", ...ms(node.first), original: ORIGINAL.nodeRun },
-    { what: "pool, warm JavaScript: later runs of a session", ...ms(node.later), original: ORIGINAL.nodeRun },
+    { what: "pool, warm JavaScript: a run right after another", ...ms(node.later), original: ORIGINAL.nodeRun },
     { what: "plain JavaScript session: run(console.log(1))", ...ms(node.plain), original: ORIGINAL.nodeRun },
     { what: "prewarm 4 containers, warm interpreters", ...ms(prewarmWarm), goal: "<= 3 s", original: ORIGINAL.prewarm },
     { what: "prewarm 4 containers, no warm interpreters", ...ms(prewarmCold), original: ORIGINAL.prewarm },

@@ -10,7 +10,8 @@ exec'd the same way, which spares the engine's exec round trip.
 
 Driven over the exec's stdin/stdout with the kernels' frames ([kind: 1 byte][length: uint32 big-endian][payload],
 see src/interactive/frames.ts). Host -> server: S (this file, then the plot-capture module), X (a run, JSON:
-{cell, env, cwd} and either {code, file, prelude} or {argv, stdin?}), K (stop that run's processes). Server -> host: H (hello), O/E (the running program's output), R (its exit status). The
+{cell, env, cwd} and either {code, file, prelude} or {argv, stdin?}; or {ping} or {clear}), K (stop that run's
+processes). Server -> host: H (hello), O/E (the running program's output), R (its exit status). The
 channel lives on private descriptors that every child closes before running anything.
 """
 import base64
@@ -94,6 +95,10 @@ def _set_dumpable(flag):
 
 
 _set_dumpable(False)
+if _libc is None or _libc.prctl(3, 0, 0, 0, 0) != 0:  # PR_GET_DUMPABLE
+    # Its programs could trace it and reach later sessions: decline (exit 78); the pool goes on without it.
+    os.write(2, b"declined: the server cannot make itself non-dumpable (no ctypes)\n")
+    os._exit(78)
 
 
 def _load_capture(source):
@@ -344,6 +349,9 @@ def _start(request):
     if request.get("ping"):
         _send_result(cell, 0)
         return
+    if request.get("clear"):
+        _send_result(cell, 0 if _clear() else 3)
+        return
     data = base64.b64decode(request["stdin"]) if request.get("stdin") else None
     in_read, in_write = os.pipe() if data else (os.open(os.devnull, os.O_RDONLY), None)
     out_read, out_write = os.pipe()
@@ -459,6 +467,37 @@ def _alive(pid):
             return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
     except (OSError, IndexError):
         return False
+
+
+def _keep_alive():
+    """The container's keep-alive: the earliest-started child of PID 1 (orphans are re-parented to PID 1 later)."""
+    found, earliest = None, None
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == b"1" and (earliest is None or int(fields[19]) < earliest):
+            found, earliest = int(entry), int(fields[19])
+    return found
+
+
+def _clear():
+    """Kills every process but PID 1, its keep-alive child and this server: all a session left behind. Done here,
+    by a process that cannot be traced and without exec, so no leftover can stop or fool it (a reset shell it
+    started could be traced by a process of the same user). True once none is left."""
+    keep = {1, os.getpid(), _keep_alive()}
+    for attempt in range(100):
+        left = [pid for pid in (int(entry) for entry in os.listdir("/proc") if entry.isdigit()) if pid not in keep and _alive(pid)]
+        if not left:
+            return True
+        _signal(left, signal.SIGKILL)
+        if attempt >= 2:
+            time.sleep(0.05)
+    return False
 
 
 def _stop(cell):

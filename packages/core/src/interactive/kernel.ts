@@ -294,8 +294,8 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-/** The exec's stdin: frames pushed at any time, written as they come, closed by `end()`. */
-class ByteQueue implements AsyncIterable<Uint8Array> {
+/** An exec's stdin: bytes (frames) pushed at any time, written as they come, closed by `end()`. */
+export class ByteQueue implements AsyncIterable<Uint8Array> {
   #items: Uint8Array[] = [];
   #wake: (() => void) | undefined;
   #ended = false;

@@ -139,9 +139,12 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", ({ options
     await Promise.all(sessions.map((session) => session.close()));
     expect(pool.getStats().totalSize).toBe(2);
     await expect.poll(() => pool.getStats().totalSize, { timeout: 20_000 }).toBe(1);
-    const [survivor] = await labelled(pool);
-    await docker.getContainer(survivor!).kill();
-    await expect.poll(() => exists(survivor!), { timeout: 20_000 }).toBe(false);
+    const last = await createSession({ pool }).open();
+    const survivor = last.containerId!;
+    await last.close();
+    await expect.poll(() => pool.getStats().stateCounts.idle, { timeout: 20_000 }).toBe(1);
+    await docker.getContainer(survivor).kill();
+    await expect.poll(() => exists(survivor), { timeout: 20_000 }).toBe(false);
     await pool.ready();
     const replacement = await createSession({ pool }).open();
     expect(replacement.containerId).not.toBe(survivor);

@@ -14,8 +14,8 @@ import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOp
 import { type ProcessLauncher, type ProcessRequest, runProcess } from "../session/process.js";
 import { type OpenContainer, SandboxSession } from "../session/session.js";
 import { ExhaustionStrategy, type PoolConfig, parsePoolConfig, type ResolvedPoolConfig } from "./config.js";
-import { RESET_SCRIPT, SNAPSHOT_SCRIPT } from "./reset.js";
-import { defaultWarmModules, WarmInterpreter, warmLanguages } from "./warm.js";
+import { KILL_SCRIPT, killStepUser, RESTORE_SCRIPT, SNAPSHOT_SCRIPT } from "./reset.js";
+import { defaultWarmModules, startWarmRunner, type WarmRunner, warmLanguages } from "./warm.js";
 
 /** Session options that make no sense for a pool's containers. */
 const REFUSED = ["pool", "containerId", "commitContainer", "sessionTimeout"] as const;
@@ -56,6 +56,8 @@ export interface PoolStats {
   readonly closed: boolean;
   /** Since the pool started: containers created, leases handed out, leases of a used container, failed resets. */
   readonly counters: { readonly created: number; readonly acquired: number; readonly reused: number; readonly resetFailures: number };
+  /** Idle, busy or checked containers whose warm interpreter runs. */
+  readonly warm: number;
 }
 
 interface Pooled {
@@ -66,7 +68,7 @@ interface Pooled {
   idleSince: number;
   uses: number;
   open?: OpenContainer;
-  warm?: WarmInterpreter;
+  warm?: WarmRunner;
   lease?: ContainerLease;
   readonly stop: AbortController;
 }
@@ -126,6 +128,8 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
   #retryAt = 0;
   #changed = change();
   #counters = { created: 0, acquired: 0, reused: 0, resetFailures: 0 };
+  /** Set when a warm interpreter declined to run on this host: the pool goes on without them. */
+  #warmDeclined = false;
 
   constructor(options: PoolManagerOptions = {}) {
     const { config, warmInterpreter, ...sessionOptions } = options ?? {};
@@ -221,6 +225,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
       waiting: this.#waiters.length,
       closed: this.#closeSignal.signal.aborted,
       counters: { ...this.#counters },
+      warm: [...this.#containers].filter((c) => c.warm?.alive && ["idle", "busy", "checking"].includes(c.state)).length,
     };
   }
 
@@ -420,8 +425,8 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     }
     // The warm interpreter starts before anyone uses the container: a session's processes must never be able to
     // touch it while it imports (it reads files under HOME=/tmp, e.g. matplotlib's configuration).
-    if (this.warmModules && !this.#closeSignal.signal.aborted) {
-      const warm = await WarmInterpreter.start({
+    if (this.warmModules && !this.#warmDeclined && !this.#closeSignal.signal.aborted) {
+      const warm = await startWarmRunner({
         language: this.language,
         modules: this.warmModules,
         backend: this.#backend,
@@ -432,9 +437,12 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
         startTimeout: this.#options.defaultTimeout,
         logger: this.#logger,
       });
-      container.warm = warm;
-      container.open = { ...container.open, launcher: warm };
-      void warm.ended.then(() => this.#onWarmEnded(container));
+      if (!warm) this.#warmDeclined = true;
+      else {
+        container.warm = warm;
+        container.open = { ...container.open, launcher: warm };
+        void warm.ended?.then(() => this.#onWarmEnded(container));
+      }
     }
   }
 
@@ -477,27 +485,39 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     return { mounts, archive: stdoutBytes!, fingerprint };
   }
 
-  /** Puts a used container back to the baseline (see RESET_SCRIPT); throws if anything is off. */
+  /**
+   * Puts a used container back to the baseline; throws if anything is off. First every process the session left is
+   * killed — by the warm interpreter if it can do so untraceably, else by an exec no leftover can trace (reset.ts) —
+   * then the files are restored and the warm interpreter made ready for the next session.
+   */
   async #reset(container: Pooled): Promise<void> {
     const open = container.open!;
     const warm = container.warm;
-    if (warm && !warm.alive) throw new ContainerError("its warm interpreter has ended");
+    if (warm && !(await warm.settle(PROBE_TIMEOUT_MS))) throw new ContainerError("an operation of the warm interpreter does not end");
+    const killed = warm?.clear
+      ? await warm.clear(PROBE_TIMEOUT_MS)
+      : await this.#exec(open, {
+          argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill", warm?.keep === undefined ? "" : String(warm.keep)],
+          user: killStepUser(open.user ?? "1000:1000"),
+          description: "pool reset (processes)",
+        }).then(({ output }) => output.exitCode === 0 || Promise.reject(new ContainerError(output.stderr.trim())));
+    if (!killed) throw new ContainerError("processes of the session survive");
     const baseline = await (this.#baseline ?? Promise.reject(new ContainerError("the pool has no baseline to reset to")));
-    // A session's install may have left the install network attached; the reset and the disconnect run together.
+    // A session's install may have left the install network attached; the restore and the disconnect run together.
     const disconnected = open.network.mode === "install-only" ? this.#backend.setInstallNetwork?.(open.id, false) : undefined;
-    // Through the warm interpreter when it runs (no engine exec), else as a plain exec.
-    const reset = this.#exec(
+    // Through the warm interpreter when it can (no engine exec), else as a plain exec.
+    const restore = this.#exec(
       open,
       {
-        argv: ["/bin/sh", "-c", RESET_SCRIPT, "reset", warm ? String(warm.pid) : "", baseline.fingerprint, ...baseline.mounts],
+        argv: ["/bin/sh", "-c", RESTORE_SCRIPT, "restore", baseline.fingerprint, ...baseline.mounts],
         ...(baseline.archive ? { stdin: baseline.archive } : {}),
-        description: "pool reset",
+        description: "pool reset (files)",
       },
       open.launcher,
     );
-    const [{ output }] = await Promise.all([reset, disconnected]);
+    const [{ output }] = await Promise.all([restore, disconnected]);
     if (output.exitCode !== 0) throw new ContainerError(`reset failed (exit code ${output.exitCode}): ${output.stderr.trim()}`);
-    if (warm && !(await warm.ping(PROBE_TIMEOUT_MS, { fresh: true }))) throw new ContainerError("its warm interpreter does not answer");
+    if (warm && !(await warm.prepare(PROBE_TIMEOUT_MS, { fresh: true }))) throw new ContainerError("its warm interpreter is not ready");
   }
 
   #exec(
@@ -567,7 +587,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
   }
 
   async #probe(container: Pooled): Promise<boolean> {
-    if (container.warm) return container.warm.ping(PROBE_TIMEOUT_MS);
+    if (container.warm) return container.warm.prepare(PROBE_TIMEOUT_MS, { fresh: false });
     try {
       const { output } = await this.#exec(container.open!, { argv: ["true"], description: "pool health check" });
       return output.exitCode === 0;

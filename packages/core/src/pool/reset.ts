@@ -1,6 +1,8 @@
 /**
- * The shell scripts that take a pool's baseline and put a used container back to it. They run as the container's
- * user (who owns every process and file a session can leave behind) and need only POSIX sh, find, stat, tar, cksum.
+ * The shell scripts that take a pool's baseline and put a used container back to it, in two steps: first every
+ * process a session left is killed (KILL_SCRIPT, or a protected warm interpreter does it), then the files are
+ * restored (RESTORE_SCRIPT) — when no process of the session is left to interfere. They need only POSIX sh, find,
+ * stat, tar and cksum.
  */
 
 /** Prints a checksum of the names, types, modes, owners and sizes of everything under the given directories. */
@@ -15,16 +17,12 @@ tar -c -f - -- "$@" || exit 1
 fingerprint "$@" >&2`;
 
 /**
- * Puts a used container back to the pool's baseline, or exits non-zero saying why (the container is then removed):
- * 1. kills every process but PID 1, its keep-alive child (the earliest-started child of PID 1), this shell and the
- *    PIDs in `$1` (the warm interpreter), until none is left;
- * 2. removes the System V IPC objects, then empties /dev/shm, /dev/mqueue and the mounts in `$3…` (relative to /);
- * 3. restores the mounts from the archive on stdin (when `$2` is not "-") and checks that the files now have the
- *    baseline's fingerprint `$2`.
+ * Kills every process but PID 1, its keep-alive child (the earliest-started child of PID 1: orphans are re-parented
+ * to PID 1 later), this shell and its helpers, and the PIDs in `$1`, until none is left; exits 3 if some survive.
+ * It runs as the session's uid, so it may signal all of its processes, with another gid, so none of them can trace
+ * it (tracing needs the same uid and gid) and stop it from killing them.
  */
-export const RESET_SCRIPT = `${FINGERPRINT}
-cd / || exit 2
-keep=" 1 $$ $1 "; want=$2; shift 2
+export const KILL_SCRIPT = `keep=" 1 $$ $1 "
 fields() { s=\${1##*) }; set -- $s; state=$1 ppid=$2 start=\${20}; }
 alive=; alive_start=
 for d in /proc/[0-9]*; do
@@ -49,7 +47,16 @@ while left=$(victims); [ -n "$left" ]; do
   [ $round -le 100 ] || { echo "processes survive the reset: $left" >&2; exit 3; }
   kill -KILL $left 2>/dev/null
   [ $round -lt 3 ] || sleep 0.05
-done
+done`;
+
+/**
+ * Removes the System V IPC objects, empties /dev/shm, /dev/mqueue and the mounts in `$2…` (relative to /), then —
+ * unless `$1` is "-" — restores the mounts from the archive on stdin and checks that the files have the baseline's
+ * fingerprint `$1`. Exits non-zero saying why when anything is off.
+ */
+export const RESTORE_SCRIPT = `${FINGERPRINT}
+cd / || exit 2
+want=$1; shift
 ipc_left() { left=; for kind in shm sem msg; do n=0; while read -r _; do n=$((n + 1)); done < /proc/sysvipc/$kind; [ $n -le 1 ] || left="$left $kind"; done; }
 if [ -r /proc/sysvipc/shm ]; then
   ipc_left
@@ -66,3 +73,12 @@ done
 tar -x -p --no-same-owner -f - -C / || { echo "the mounts cannot be restored" >&2; exit 6; }
 got=$(fingerprint "$@")
 [ "$got" = "$want" ] || { echo "the restored files differ from the baseline" >&2; exit 7; }`;
+
+/**
+ * The user a reset's kill step runs as: the session's uid with another gid (see KILL_SCRIPT). Works for numeric
+ * and named users.
+ */
+export function killStepUser(user: string): string {
+  const [uid, gid] = user.split(":");
+  return `${uid}:${gid === "65534" ? "65533" : "65534"}`;
+}
