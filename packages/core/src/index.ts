@@ -13,6 +13,9 @@ export {
 } from "./result.js";
 export { SandboxSession, type CommandOptions, type CommandSpec, type RunOptions, type StreamOptions } from "./session/session.js";
 export { createSession } from "./session/create-session.js";
+export { createPoolManager, PoolManager, type PooledContainerState, type PoolManagerOptions, type PoolStats } from "./pool/pool.js";
+export { ExhaustionStrategy, type PoolConfig, type ResolvedPoolConfig } from "./pool/config.js";
+export type { ContainerLease, ContainerSource } from "./session/container-source.js";
 export { InteractiveSandboxSession, type InteractiveSessionOptions } from "./interactive/session.js";
 export { type InteractiveSettings, KernelType, type ResolvedInteractiveSettings } from "./interactive/settings.js";
 export * from "./security/index.js";
@@ -76,6 +79,8 @@ export {
   defaultSessionFactory,
   perCall,
   persistent,
+  pooled,
+  type PooledProviderOptions,
   type SandboxInfo,
   type SessionFactory,
   type SessionProvider,

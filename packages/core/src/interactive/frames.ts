@@ -4,12 +4,14 @@
  * (`assets/kernels/*`) implement the same layout.
  */
 
-/** Frame kinds. Host → kernel: SOURCE, EXECUTE. Kernel → host: the rest. */
+/** Frame kinds. Host → kernel: SOURCE, EXECUTE, KILL. Kernel → host: the rest. */
 export const FrameKind = {
   /** The kernel's own source code, the first frame on stdin (the boot loader evaluates it). */
   SOURCE: "S",
-  /** JSON `{ cell, code }`: run one cell. */
+  /** JSON `{ cell, code }`: run one cell (a fork server's run carries more: file, env, …). */
   EXECUTE: "X",
+  /** JSON `{ cell }`: a fork server stops that run's processes (TERM, then KILL). */
+  KILL: "K",
   /** JSON `{ pid, language, version }`: the kernel is ready. */
   HELLO: "H",
   /** Raw bytes the cell (or a process it started) wrote to stdout. */
@@ -18,7 +20,7 @@ export const FrameKind = {
   STDERR: "E",
   /** JSON `{ data: { mime: text or base64 }, metadata }` from `display()` or a figure; or `{ error }` when dropped. */
   DISPLAY: "D",
-  /** JSON `{ cell, status: "ok" | "error", value?, error? }`: the cell finished; always the last frame of a cell. */
+  /** JSON `{ cell, status: "ok" | "error", value?, error?, exitCode? }`: the cell finished; always its last frame. */
   RESULT: "R",
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];

@@ -13,8 +13,10 @@ export interface KernelLaunch {
   readonly workdir: string;
   readonly argv: readonly string[];
   readonly source: Uint8Array;
-  /** The kernel's directory inside the sandbox (holds the interrupt target). */
-  readonly dir: string;
+  /** More SOURCE frames, sent right after the kernel's own (modules it loads before its hello). */
+  readonly modules?: readonly Uint8Array[];
+  /** The kernel's directory inside the sandbox (holds the interrupt target), removed when it stops. */
+  readonly dir?: string;
   /** Aborted when the session closes: stop waiting for the kernel. */
   readonly detach: AbortSignal;
   /** Seconds to wait for the kernel's hello. */
@@ -26,7 +28,14 @@ export interface KernelLaunch {
 }
 
 // Control frames are checked, not trusted: the code in the kernel could write anything to the channel.
-const helloSchema = z.object({ pid: z.number().int().positive(), language: z.string(), version: z.string() });
+const helloSchema = z.object({
+  pid: z.number().int().positive(),
+  language: z.string(),
+  version: z.string(),
+  /** A fork server: the modules it imported, and those it could not (with why). */
+  modules: z.array(z.string()).optional(),
+  failed: z.array(z.string()).optional(),
+});
 const displaySchema = z.object({
   /** Images by mime type, base64. */
   data: z.record(z.string(), z.string()).optional(),
@@ -39,6 +48,8 @@ const resultSchema = z.object({
   status: z.enum(["ok", "error"]),
   value: z.string().nullable(),
   error: z.object({ name: z.string(), message: z.string(), traceback: z.string().optional() }).nullable(),
+  /** A fork server's run: the program's exit status. */
+  exitCode: z.number().int().optional(),
 });
 
 export type KernelHello = z.infer<typeof helloSchema>;
@@ -95,7 +106,7 @@ export class Kernel {
   private constructor(launch: KernelLaunch) {
     this.#launch = launch;
     this.#decoder = new FrameDecoder((kind, payload) => this.#onFrame(kind, payload), launch.maxFrameBytes);
-    this.#stdin.push(encodeFrame(FrameKind.SOURCE, launch.source));
+    for (const source of [launch.source, ...(launch.modules ?? [])]) this.#stdin.push(encodeFrame(FrameKind.SOURCE, source));
     this.#ended = launch.backend
       .exec(launch.containerId, {
         argv: launch.argv,
@@ -143,11 +154,16 @@ export class Kernel {
     return this.#exit;
   }
 
+  /** Resolves when the kernel process is gone (then `exit` says how). */
+  get ended(): Promise<void> {
+    return this.#ended;
+  }
+
   /**
    * Runs one cell; its output and displays go to `sink` as they arrive (output the kernel wrote while idle comes
    * first). Resolves with the result frame; rejects with `KernelGone` if the kernel dies first.
    */
-  async execute(cell: number, code: string, sink: CellSink): Promise<ResultFrame> {
+  async execute(cell: number, code: string, sink: CellSink, extra: Readonly<Record<string, unknown>> = {}): Promise<ResultFrame> {
     if (this.#exit) throw new KernelGone(this.#exit);
     if (this.#cell) throw new Error("a kernel runs one cell at a time");
     const result = deferred<ResultFrame>();
@@ -155,7 +171,7 @@ export class Kernel {
     for (const { kind, chunk } of this.#idle) sink[kind](chunk);
     this.#idle = [];
     this.#idleBytes = { stdout: 0, stderr: 0 };
-    this.#stdin.push(encodeJsonFrame(FrameKind.EXECUTE, { cell, code }));
+    this.#stdin.push(encodeJsonFrame(FrameKind.EXECUTE, { ...extra, cell, code }));
     try {
       return await result.promise;
     } finally {
@@ -172,10 +188,15 @@ export class Kernel {
     const { backend, containerId, user, dir } = this.#launch;
     await backend
       .exec(containerId, {
-        argv: ["/bin/sh", "-c", '[ ! -d "$2" ] || printf %s "$1" > "$2/interrupt"; kill -INT "$3"', "interrupt", String(cell), dir, String(this.#info.pid)],
+        argv: ["/bin/sh", "-c", '[ ! -d "$2" ] || printf %s "$1" > "$2/interrupt"; kill -INT "$3"', "interrupt", String(cell), dir ?? "", String(this.#info.pid)],
         ...(user ? { user } : {}),
       })
       .catch((error: unknown) => this.#launch.logger.warn(`interrupting the kernel failed: ${(error as Error).message}`));
+  }
+
+  /** Sends a control frame (e.g. a fork server's KILL); nothing waits for an answer. */
+  send(kind: FrameKind, value: unknown): void {
+    if (!this.#exit) this.#stdin.push(encodeJsonFrame(kind, value));
   }
 
   /** Ends the kernel and everything it started; resolves when it is gone (or after a bounded wait). */
@@ -273,8 +294,8 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-/** The exec's stdin: frames pushed at any time, written as they come, closed by `end()`. */
-class ByteQueue implements AsyncIterable<Uint8Array> {
+/** An exec's stdin: bytes (frames) pushed at any time, written as they come, closed by `end()`. */
+export class ByteQueue implements AsyncIterable<Uint8Array> {
   #items: Uint8Array[] = [];
   #wake: (() => void) | undefined;
   #ended = false;

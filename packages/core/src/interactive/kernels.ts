@@ -1,6 +1,5 @@
-import { readFile } from "node:fs/promises";
 import type { SupportedLanguage } from "../enums.js";
-import { packageFile } from "../internal/package-files.js";
+import { readPackageFile } from "../internal/package-files.js";
 import { KernelType } from "./settings.js";
 
 /** What a kernel is told at start (argv[1], JSON). */
@@ -28,7 +27,7 @@ export interface KernelSpec {
 }
 
 /** Reads the first frame (the kernel's source) unbuffered from fd 0, so later frames stay in the pipe. */
-const PYTHON_BOOT = `import os
+export const PYTHON_BOOT = `import os
 def _read(size):
     data = b""
     while len(data) < size:
@@ -93,15 +92,5 @@ export const kernelFor = (language: string): KernelSpec | undefined => specs[lan
 
 export const interactiveLanguages = (): string[] => Object.keys(specs);
 
-const sources = new Map<string, Promise<Buffer>>();
-
 /** The kernel's source, read once per process. */
-export function kernelSource(spec: KernelSpec): Promise<Buffer> {
-  let source = sources.get(spec.asset);
-  if (!source) {
-    source = readFile(packageFile("assets", "kernels", spec.asset));
-    source.catch(() => sources.delete(spec.asset));
-    sources.set(spec.asset, source);
-  }
-  return source;
-}
+export const kernelSource = (spec: KernelSpec): Promise<Buffer> => readPackageFile("assets", "kernels", spec.asset);

@@ -50,7 +50,8 @@ export class InteractiveSandboxSession extends SandboxSession {
     const configs = sessionOptions.runtimeConfigs;
     super({
       ...sessionOptions,
-      ...(configs === undefined || (typeof configs === "object" && configs !== null)
+      // A pooled session's container (and its memory limit) is the pool's.
+      ...(sessionOptions.pool === undefined && (configs === undefined || (typeof configs === "object" && configs !== null))
         ? { runtimeConfigs: { ...configs, memory: configs?.memory ?? settings.maxMemory } }
         : {}),
     });

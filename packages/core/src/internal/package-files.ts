@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,3 +22,17 @@ export function corePackageRoot(): string {
 }
 
 export const packageFile = (...parts: string[]): string => join(corePackageRoot(), ...parts);
+
+const contents = new Map<string, Promise<Buffer>>();
+
+/** A file of the package (an in-sandbox script), read once per process. */
+export function readPackageFile(...parts: string[]): Promise<Buffer> {
+  const path = packageFile(...parts);
+  let content = contents.get(path);
+  if (!content) {
+    content = readFile(path);
+    content.catch(() => contents.delete(path));
+    contents.set(path, content);
+  }
+  return content;
+}

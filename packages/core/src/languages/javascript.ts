@@ -24,6 +24,9 @@ export function npmInstall(libraries: readonly string[], { packageIndexes }: San
  */
 export const NO_TYPELESS_WARNING = "--disable-warning=MODULE_TYPELESS_PACKAGE_JSON";
 
+/** `node` flags of a JavaScript run (a pooled container's warm runner starts node with the same). */
+export const JAVASCRIPT_NODE_FLAGS: readonly string[] = [NO_TYPELESS_WARNING];
+
 export const parseNodeError = (stderr: string) =>
   lastErrorLine(stderr, /^(?:Uncaught\s+)?([A-Z][\w$]*(?:Error|Exception))(?::\s?(.*))?$/);
 
@@ -35,7 +38,7 @@ export const javascript: LanguageHandler = {
   preinstalledLibraries: [],
   syntax: javascriptSyntax,
   codeFile: hiddenCodeFile("js"),
-  runScript: () => `node ${NO_TYPELESS_WARNING} "$SANDBOX_FILE"`,
+  runScript: () => `node ${JAVASCRIPT_NODE_FLAGS.join(" ")} "$SANDBOX_FILE"`,
   installCommand: npmInstall,
   parseError: parseNodeError,
 };

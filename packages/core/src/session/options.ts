@@ -3,6 +3,7 @@ import { z } from "zod";
 import { EncodingErrors, SandboxBackend } from "../enums.js";
 import { ValidationError } from "../errors.js";
 import type { Logger } from "../internal/logger.js";
+import { type ContainerSource, isContainerSource } from "./container-source.js";
 import { parseSize } from "../internal/sizes.js";
 import { SecurityPolicy } from "../security/policy.js";
 import { getSecurityPolicy, SECURITY_PRESETS } from "../security/presets.js";
@@ -163,6 +164,8 @@ export const sessionOptionsSchema = z
     // Micromamba (backend "micromamba")
     /** The environment every command runs in (`micromamba run -n <environment>`). Default "base". */
     environment: z.string().regex(/^[A-Za-z0-9._-]+$/, "expected an environment name").optional(),
+    /** Borrow containers from this pool (`createPoolManager`) instead of creating one; language and container options come from it. */
+    pool: z.custom<ContainerSource>(isContainerSource, { message: "expected a pool made by createPoolManager()" }).optional(),
   })
   .superRefine((options, ctx) => {
     const refuse = (key: string, message: string) => ctx.addIssue({ code: "custom", path: [key], message });

@@ -1,4 +1,4 @@
-import type { BackendAdapter } from "../backends/backend.js";
+import type { BackendAdapter, ExecOutcome } from "../backends/backend.js";
 import type { EncodingErrors } from "../enums.js";
 import { OutputDecodingError, type PartialOutput, SandboxAbortError, SandboxTimeoutError } from "../errors.js";
 import { newId } from "../internal/ids.js";
@@ -30,6 +30,41 @@ export interface ProcessRequest {
   readonly description: string;
   /** Use this run id (the caller named files after it); default: a new one. */
   readonly runId?: string;
+  /**
+   * What `argv` runs, when it is a program in a language: a warm interpreter may run it directly (same file, same
+   * environment after `prelude`, same exit status) instead of through the shell wrapper in `argv`.
+   */
+  readonly program?: ProgramRun;
+}
+
+export interface ProgramRun {
+  readonly language: string;
+  readonly code: string;
+  /** The code file's path in the sandbox (`$SANDBOX_FILE`). */
+  readonly file: string;
+  /** Shell lines run before the program (exports of the run's settings). */
+  readonly prelude: string;
+}
+
+/**
+ * Starts an operation's processes without an engine exec: a pooled container's warm interpreter. It decides per
+ * request; anything it does not take runs as a normal exec.
+ */
+export interface ProcessLauncher {
+  launch(request: LaunchRequest): ProcessRunner | undefined;
+}
+
+/** A request as the launcher sees it: its environment already carries the run marker. */
+export type LaunchRequest = Pick<ProcessRequest, "argv" | "stdin" | "workdir" | "user" | "program"> & {
+  readonly env: Readonly<Record<string, string>>;
+};
+
+/** One launched operation. */
+export interface ProcessRunner {
+  /** Runs it, streaming output; resolves with its exit status. `signal` stops waiting (like an exec's). */
+  start(io: { onStdout: (chunk: Uint8Array) => void; onStderr: (chunk: Uint8Array) => void; signal: AbortSignal }): Promise<ExecOutcome>;
+  /** Stops the processes the runner started itself (those the run marker cannot reach); resolves once asked. */
+  kill(): Promise<void>;
 }
 
 export interface ProcessOutput {
@@ -118,8 +153,15 @@ export class OutputCapture {
  * (UTF-8 safe across chunks, capped), the exit code from the same exec. A timeout or abort kills every process
  * the operation started, so the session stays usable for the next one.
  */
-export async function runProcess(backend: BackendAdapter, containerId: string, request: ProcessRequest): Promise<ProcessOutput> {
+export async function runProcess(
+  backend: BackendAdapter,
+  containerId: string,
+  request: ProcessRequest,
+  launcher?: ProcessLauncher,
+): Promise<ProcessOutput> {
   const runId = request.runId ?? newId();
+  const env = { ...request.env, [RUN_MARKER]: runId };
+  const runner = launcher?.launch({ ...pickLaunch(request), env });
   const started = performance.now();
   const capture = new OutputCapture(request);
 
@@ -133,7 +175,9 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
   const interrupt = (reason: "timeout" | "abort") => {
     if (interrupted) return;
     interrupted = reason;
-    killing = killRun(backend, containerId, runId, { user: request.user, cleanupPath: request.cleanupPath })
+    const stopped = [killRun(backend, containerId, runId, { user: request.user, cleanupPath: request.cleanupPath }), runner?.kill()];
+    killing = Promise.all(stopped)
+      .then(() => {})
       // If the stream still has not ended (a process we could not kill holds it), stop waiting.
       .finally(() => {
         if (!settled) graceTimer = setTimeout(() => detach.abort(), 5_000);
@@ -146,17 +190,18 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
   request.detach?.addEventListener("abort", onDetach, { once: true });
 
   let exitCode = -1;
+  const io = { onStdout: (chunk: Uint8Array) => capture.stdout(chunk), onStderr: (chunk: Uint8Array) => capture.stderr(chunk), signal: detach.signal };
   try {
-    ({ exitCode } = await backend.exec(containerId, {
-      argv: request.argv,
-      ...(request.stdin ? { stdin: request.stdin } : {}),
-      env: { ...request.env, [RUN_MARKER]: runId },
-      ...(request.workdir ? { workdir: request.workdir } : {}),
-      ...(request.user ? { user: request.user } : {}),
-      onStdout: (chunk) => capture.stdout(chunk),
-      onStderr: (chunk) => capture.stderr(chunk),
-      signal: detach.signal,
-    }));
+    ({ exitCode } = runner
+      ? await runner.start(io)
+      : await backend.exec(containerId, {
+          argv: request.argv,
+          ...(request.stdin ? { stdin: request.stdin } : {}),
+          env,
+          ...(request.workdir ? { workdir: request.workdir } : {}),
+          ...(request.user ? { user: request.user } : {}),
+          ...io,
+        }));
   } catch (error) {
     // A detached stream after an interruption is expected; anything else is an infrastructure failure.
     if (!(interrupted && SandboxAbortError.isInstance(error)) || request.detach?.aborted) throw error;
@@ -183,4 +228,8 @@ export async function runProcess(backend: BackendAdapter, containerId: string, r
   }
   if (interrupted === "abort") throw new SandboxAbortError(capture.partial(), { cause: request.signal?.reason });
   return capture.finish(exitCode, Math.round(performance.now() - started));
+}
+
+function pickLaunch({ argv, stdin, workdir, user, program }: ProcessRequest): Omit<LaunchRequest, "env"> {
+  return { argv, ...(stdin ? { stdin } : {}), ...(workdir ? { workdir } : {}), ...(user ? { user } : {}), ...(program ? { program } : {}) };
 }

@@ -16,9 +16,7 @@ import {
   SecurityViolationError,
   ValidationError,
 } from "../errors.js";
-import { managedImageName } from "../images/builder.js";
 import { newId } from "../internal/ids.js";
-import { LABELS, ownershipLabels } from "../internal/labels.js";
 import { type Logger, silentLogger, stderrLogger } from "../internal/logger.js";
 import { resolveSandboxPath } from "../internal/sandbox-path.js";
 import { parseSize } from "../internal/sizes.js";
@@ -28,10 +26,12 @@ import { getLanguageHandler } from "../languages/registry.js";
 import { ConsoleOutput, type ExecutionErrorInfo, ExecutionResult } from "../result.js";
 import { describeViolations, type SecurityCheckResult, type SecurityPolicy } from "../security/policy.js";
 import { createBackend } from "./backend-factory.js";
+import { type ContainerLease, sourcedOptions } from "./container-source.js";
+import { CA_BUNDLE, DEFAULT_MEMORY, sandboxImage, secureContainerSpec } from "./container-spec.js";
 import { onProcessExit } from "./exit-cleanup.js";
 import { KILLED_EXIT_CODE, OOM_COUNTER_SCRIPT, oomKills, outOfMemoryError } from "./out-of-memory.js";
 import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema, validateLibraries } from "./options.js";
-import { type ProcessOutput, type ProcessRequest, runProcess } from "./process.js";
+import { type ProcessLauncher, type ProcessOutput, type ProcessRequest, runProcess } from "./process.js";
 import { launchProgram, REAP_LEFTOVERS } from "./process-control.js";
 
 export interface StreamOptions {
@@ -67,9 +67,6 @@ export type SessionProcessRequest = Omit<ProcessRequest, SessionDefaults> & Part
 /** One entry of `executeCommands`: a command, or a command with its own working directory. */
 export type CommandSpec = string | readonly string[] | { readonly command: string | readonly string[]; readonly workdir?: string };
 
-/** Where the CA bundle for extra certificates goes (the workdir may be user-visible; /tmp is ours too). */
-const CA_BUNDLE = "/tmp/.llm-sandbox-ca.pem";
-const CA_ENV = ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"];
 const CODE_WRITE_FAILED = 125;
 
 /**
@@ -92,6 +89,10 @@ export interface OpenContainer {
   readonly created: boolean;
   readonly user: string | undefined;
   readonly network: NetworkPolicy;
+  /** Set up already (CA certificates, language set-up, these libraries): a pool's container. */
+  readonly prepared?: { readonly libraries: readonly string[] };
+  /** Starts processes without an engine exec (a pooled container's warm interpreter). */
+  readonly launcher?: ProcessLauncher;
 }
 
 /**
@@ -120,9 +121,10 @@ export class SandboxSession implements AsyncDisposable {
   #untrackExit: (() => void) | undefined;
   /** Out-of-memory kills seen in the container so far (a new kill tells an OOM from another SIGKILL). */
   #oomKills = 0;
+  #lease: ContainerLease | undefined;
 
   constructor(options: SessionOptions = {}) {
-    this.options = parseOptions(sessionOptionsSchema, options);
+    this.options = parseOptions(sessionOptionsSchema, sourcedOptions(options ?? {}));
     this.language = getLanguageHandler(this.options.lang);
     validateLibraries(this.options.libraries);
     this.logger = this.options.logger ?? (this.options.verbose ? stderrLogger : silentLogger);
@@ -159,12 +161,13 @@ export class SandboxSession implements AsyncDisposable {
     return { workdir: this.options.workdir, packageIndexes: this.options.packageIndexes };
   }
 
-  async open(): Promise<this> {
+  /** Creates the container (or borrows one from the `pool`; `signal` stops waiting for it). */
+  async open(options: { signal?: AbortSignal } = {}): Promise<this> {
     if (this.#state === "open") return this;
     if (this.#state !== "new") throw new NotOpenSessionError(`Session cannot be opened: it is ${this.#state}`);
     this.#state = "opening";
     try {
-      this.#container = await this.acquireContainer();
+      this.#container = await this.acquireContainer(options);
       if (!this.options.skipEnvironmentSetup) await this.setUpEnvironment();
       await this.afterOpen(this.#container);
       // close() while opening found no container yet: this one must go too.
@@ -213,10 +216,12 @@ export class SandboxSession implements AsyncDisposable {
       await this.installLocked(container, libraries, options.signal);
       const runId = newId();
       const file = posix.join(this.options.workdir, this.language.codeFile(runId));
+      const prelude = this.runPrelude(options);
       const { output } = await this.process(container, {
-        argv: ["/bin/sh", "-c", RUN_WRAPPER(this.language.runScript(this.context), this.runPrelude(options))],
+        argv: ["/bin/sh", "-c", RUN_WRAPPER(this.language.runScript(this.context), prelude)],
         stdin: Buffer.from(code, "utf8"),
         env: { SANDBOX_FILE: file },
+        program: { language: this.language.name, code, file, prelude },
         runId,
         cleanupPath: file,
         timeout: options.timeout ?? this.options.executionTimeout ?? this.options.defaultTimeout,
@@ -383,22 +388,20 @@ export class SandboxSession implements AsyncDisposable {
   /** Hook: the container is ready and set up, the session not yet open; a failure here closes the session. */
   protected async afterOpen(_container: OpenContainer): Promise<void> {}
 
-  /** Creates (or attaches to) the container. Pooled sessions override this to borrow one. */
-  protected async acquireContainer(): Promise<OpenContainer> {
+  /** Creates (or attaches to, or borrows from the pool) the container. */
+  protected async acquireContainer(wait: { signal?: AbortSignal } = {}): Promise<OpenContainer> {
     const { options, backend } = this;
     const configs = options.runtimeConfigs;
+    if (options.pool) {
+      this.#lease = await options.pool.acquire(wait);
+      return this.#lease.container;
+    }
     if (options.containerId) {
       const attached = await backend.attach(options.containerId);
       return { id: attached.id, created: false, user: configs.user ?? (attached.user || undefined), network: { mode: "none" } };
     }
-    let image = options.image;
-    if (options.dockerfile) {
-      if (!backend.buildImage) throw new ValidationError(`The ${backend.kind} backend cannot build Dockerfiles`);
-      image = this.#builtImage = await backend.buildImage(options.dockerfile, this.logger);
-    } else {
-      image ??= backend.defaultImage ?? managedImageName(this.language.imageDir);
-      await backend.prepareImage(image, this.logger);
-    }
+    const { image, built } = await sandboxImage(options, backend, this.language, this.logger);
+    this.#builtImage = built;
     const spec = this.containerSpec(image);
     const id = await backend.create(spec);
     this.#untrackExit = onProcessExit({
@@ -412,6 +415,8 @@ export class SandboxSession implements AsyncDisposable {
   protected async releaseContainer(): Promise<void> {
     const container = this.#container;
     this.#container = undefined;
+    this.#lease?.release();
+    this.#lease = undefined;
     if (container?.created) {
       try {
         if (this.options.commitContainer && this.backend.commit) {
@@ -431,56 +436,15 @@ export class SandboxSession implements AsyncDisposable {
 
   /** The secure defaults, adjusted by `runtimeConfigs` (see docs/security.md). */
   protected containerSpec(image: string): ContainerSpec {
-    const { runtimeConfigs: configs, workdir, commitContainer } = this.options;
-    // A committed container must keep its files on its own filesystem, not in memory.
-    const persistent = commitContainer !== false;
-    const sizeOf = (value: string | number | false | undefined, fallback: string | number | false) => {
-      const chosen = value === undefined ? fallback : value;
-      return chosen === false ? undefined : parseSize(chosen);
-    };
-    const memoryBytes = sizeOf(configs.memory, DEFAULT_MEMORY);
-    // In-memory mounts are charged to the memory limit. By default they share it (half for the workdir, a quarter
-    // for /tmp), so filling them ends in "No space left on device" instead of an out-of-memory kill of the sandbox.
-    const tmpfs: Record<string, number> = {};
-    const workdirBytes = sizeOf(configs.workdirSize, persistent ? false : memoryBytes ? Math.floor(memoryBytes / 2) : "1g");
-    const tmpBytes = sizeOf(configs.tmpSize, memoryBytes ? Math.floor(memoryBytes / 4) : "512m");
-    if (workdirBytes) tmpfs[workdir] = workdirBytes;
-    if (tmpBytes) tmpfs["/tmp"] = tmpBytes;
-    const network: NetworkPolicy =
-      configs.network === true
-        ? { mode: "attached", network: "bridge" }
-        : typeof configs.network === "string"
-          ? { mode: "attached", network: configs.network }
-          : this.backend.setInstallNetwork
-            ? { mode: "install-only" }
-            : { mode: "none" };
-    const cpus = configs.cpus === undefined ? 1 : configs.cpus;
-    const pids = configs.pids === undefined ? 256 : configs.pids;
-    return {
-      image,
-      user: configs.user ?? "1000:1000",
-      workdir,
-      env: {
-        HOME: "/tmp",
-        TMPDIR: "/tmp",
-        PYTHONUNBUFFERED: "1",
-        MPLBACKEND: "Agg",
-        ...(this.options.extraCaCerts.length ? Object.fromEntries(CA_ENV.map((name) => [name, CA_BUNDLE])) : {}),
-        ...configs.env,
-      },
-      labels: { ...this.options.labels, ...ownershipLabels(this.id), [LABELS.language]: this.language.name },
-      ...(memoryBytes ? { memoryBytes } : {}),
-      ...(cpus ? { cpus } : {}),
-      ...(pids ? { pids } : {}),
-      readOnlyRootfs: configs.readOnly ?? !persistent,
-      tmpfs,
-      network,
-      ...(configs.passthrough ? { passthrough: configs.passthrough } : {}),
-    };
+    return secureContainerSpec(this.options, this.backend, this.language, image, this.id);
   }
 
   private async setUpEnvironment(): Promise<void> {
     const container = this.#container!;
+    if (container.prepared) {
+      for (const name of container.prepared.libraries) this.#installed.add(name);
+      return this.installLocked(container, this.options.libraries);
+    }
     if (this.options.extraCaCerts.length) {
       const pem = (await Promise.all(this.options.extraCaCerts.map(readCertificate))).join("\n");
       const { output } = await this.process(container, {
@@ -550,15 +514,20 @@ export class SandboxSession implements AsyncDisposable {
   /** Every operation goes through here: session defaults, and "closed under our feet" reported as such. */
   private async process(container: OpenContainer, request: SessionProcessRequest): Promise<ProcessOutput> {
     try {
-      return await runProcess(this.backend, container.id, {
-        timeout: this.options.defaultTimeout,
-        maxOutputBytes: this.options.maxOutputBytes,
-        encodingErrors: this.options.encodingErrors,
-        workdir: this.options.workdir,
-        ...(container.user ? { user: container.user } : {}),
-        detach: this.#closing.signal,
-        ...request,
-      });
+      return await runProcess(
+        this.backend,
+        container.id,
+        {
+          timeout: this.options.defaultTimeout,
+          maxOutputBytes: this.options.maxOutputBytes,
+          encodingErrors: this.options.encodingErrors,
+          workdir: this.options.workdir,
+          ...(container.user ? { user: container.user } : {}),
+          detach: this.#closing.signal,
+          ...request,
+        },
+        container.launcher,
+      );
     } catch (error) {
       if (this.#closing.signal.aborted && !request.signal?.aborted) throw this.closedError();
       throw error;
@@ -599,7 +568,6 @@ export class SandboxSession implements AsyncDisposable {
   }
 }
 
-const DEFAULT_MEMORY = "1g";
 
 /** Archives read back from the sandbox may be large, but not unbounded. */
 const MAX_TRANSFER_BYTES = 2 * 1024 ** 3;

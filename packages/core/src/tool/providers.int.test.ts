@@ -1,5 +1,17 @@
-import { engineClient, executeTool, fromSession, perCall, persistent, SandboxAbortError, type SandboxSession, ToolCallError } from "@llm-sandbox/core";
+import {
+  createPoolManager,
+  engineClient,
+  executeTool,
+  fromSession,
+  perCall,
+  persistent,
+  pooled,
+  SandboxAbortError,
+  type SandboxSession,
+  ToolCallError,
+} from "@llm-sandbox/core";
 import { describe, expect, it } from "vitest";
+import { PLOT } from "../../../../test/helpers/plots.js";
 import { sandboxProcesses, withSession } from "../../../../test/helpers/sessions.js";
 
 const docker = engineClient();
@@ -74,5 +86,20 @@ describe("session providers (real engine)", () => {
     await expect(running).rejects.toBeInstanceOf(SandboxAbortError);
     const processes = await provider.withSession("python", sandboxProcesses);
     expect(processes).not.toContainEqual(expect.stringContaining(".sandbox-"));
+  });
+
+  it("pooled: every call borrows a container reset to its start (nothing of earlier calls), concurrent calls share the pool, plots work", async () => {
+    await using pool = createPoolManager({ lang: "python", config: { maxPoolSize: 2 } });
+    const provider = pooled(pool, { executionTimeout: 20 });
+    expect(provider.info).toMatchObject({ reuse: "pool", plots: true, timeoutSeconds: 20 });
+    expect(provider.info.languages.map((l) => l.name)).toEqual(["python"]);
+    expect((await executeTool(py("open('left.txt', 'w').write('x')\nprint('wrote')"), provider)).stdout).toBe("wrote\n");
+    const checks = await Promise.all([1, 2, 3].map(() => executeTool(py("import os\nprint(os.path.exists('left.txt'))"), provider)));
+    expect(checks.map((r) => r.stdout)).toEqual(["False\n", "False\n", "False\n"]);
+    expect((await executeTool(py(PLOT), provider)).plots).toHaveLength(1);
+    await expect(executeTool({ code: "console.log(1)", language: "javascript", libraries: null }, provider)).rejects.toThrow(/language/);
+    expect(pool.getStats().counters.acquired).toBe(5);
+    await provider.close();
+    expect(pool.getStats().closed).toBe(false);
   });
 });

@@ -2,6 +2,7 @@ import { ArtifactSandboxSession } from "../artifacts/artifact-session.js";
 import { plotLanguages } from "../artifacts/capture.js";
 import type { LanguageHandler } from "../languages/handler.js";
 import { getLanguageHandler, supportedLanguages } from "../languages/registry.js";
+import { type ContainerSource, sourcedOptions } from "../session/container-source.js";
 import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema } from "../session/options.js";
 import { SandboxSession } from "../session/session.js";
 
@@ -58,8 +59,8 @@ function prepare(options: SessionProviderOptions, reuse: SandboxInfo["reuse"]) {
   const handlers = [...new Set((languages ?? supportedLanguages()).map((name) => getLanguageHandler(name)))];
   const capturesPlots = plots ?? (options.createSession === undefined && handlers.some((h) => plotLanguages().includes(h.name)));
   const info = describeSessions(parseOptions(sessionOptionsSchema, sessionOptions), handlers, reuse, capturesPlots);
-  const open = (language: string) => createSession({ ...sessionOptions, lang: getLanguageHandler(language).name }).open();
-  return { info, open };
+  const make = (language: string) => createSession({ ...sessionOptions, lang: getLanguageHandler(language).name });
+  return { info, make };
 }
 
 function describeSessions(options: ParsedSessionOptions, languages: readonly LanguageHandler[], reuse: SandboxInfo["reuse"], plots: boolean): SandboxInfo {
@@ -77,23 +78,8 @@ function describeSessions(options: ParsedSessionOptions, languages: readonly Lan
 
 /** A fresh session for every call: nothing leaks from one call to the next. Opening costs a container start. */
 export function perCall(options: SessionProviderOptions = {}): SessionProvider {
-  const { info, open } = prepare(options, "per-call");
-  const live = new Set<SandboxSession>();
-  return {
-    info,
-    async withSession(language, use) {
-      const session = await open(language);
-      live.add(session);
-      try {
-        return await use(session);
-      } finally {
-        live.delete(session);
-        await session.close();
-      }
-    },
-    close: () => closeAll(live),
-    [Symbol.asyncDispose]: () => closeAll(live),
-  };
+  const { info, make } = prepare(options, "per-call");
+  return sessionPerCall(info, make);
 }
 
 /**
@@ -102,14 +88,14 @@ export function perCall(options: SessionProviderOptions = {}): SessionProvider {
  * itself (e.g. `sessionTimeout`) is replaced on the next call. Close the provider when done.
  */
 export function persistent(options: SessionProviderOptions = {}): SessionProvider {
-  const { info, open } = prepare(options, "persistent");
+  const { info, make } = prepare(options, "persistent");
   const sessions = new Map<string, Promise<SandboxSession>>();
   const sessionFor = async (language: string): Promise<SandboxSession> => {
     const name = getLanguageHandler(language).name;
     // Check and set without awaiting in between, so concurrent first calls share one session.
     let entry = sessions.get(name);
     if (!entry) {
-      const opening = open(name);
+      const opening = make(name).open();
       sessions.set(name, (entry = opening));
       opening.catch(() => sessions.get(name) === opening && sessions.delete(name));
     }
@@ -128,6 +114,51 @@ export function persistent(options: SessionProviderOptions = {}): SessionProvide
     withSession: async (language, use) => use(await sessionFor(language)),
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Options of `pooled`: the sessions' own options (the pool supplies language and container options). */
+export type PooledProviderOptions = Omit<SessionOptions, "pool"> & {
+  /** Default: `defaultSessionFactory` (plots captured for Python and R). */
+  createSession?: SessionFactory;
+  /** The sessions capture plots. Default: true with the default factory for a language with plot capture. */
+  plots?: boolean;
+};
+
+/**
+ * Every call borrows a container from a pool (`createPoolManager`): reset to its starting state, so nothing of an
+ * earlier call is left (files, processes, plots), and — with a warm interpreter — without interpreter start-up.
+ * The pool's language only. A busy pool waits or fails as its `exhaustionStrategy` says; the call's signal stops a
+ * wait. `close()` closes the sessions still open; the pool stays yours to close.
+ */
+export function pooled(pool: ContainerSource, options: PooledProviderOptions = {}): SessionProvider {
+  const { createSession = defaultSessionFactory, plots, ...sessionOptions } = options;
+  const language = getLanguageHandler(pool.language);
+  const parsed = parseOptions(sessionOptionsSchema, sourcedOptions({ ...sessionOptions, pool }));
+  const capturesPlots = plots ?? (options.createSession === undefined && plotLanguages().includes(language.name));
+  return sessionPerCall(describeSessions(parsed, [language], "pool", capturesPlots), () =>
+    createSession({ ...sessionOptions, pool, lang: language.name }),
+  );
+}
+
+/** A session made for each call, opened (the call's signal stops a wait for a pooled container) and closed after it. */
+function sessionPerCall(info: SandboxInfo, make: (language: string) => SandboxSession): SessionProvider {
+  const live = new Set<SandboxSession>();
+  return {
+    info,
+    async withSession(language, use, { signal } = {}) {
+      const session = make(language);
+      live.add(session);
+      try {
+        await session.open(signal ? { signal } : {});
+        return await use(session);
+      } finally {
+        live.delete(session);
+        await session.close();
+      }
+    },
+    close: () => closeAll(live),
+    [Symbol.asyncDispose]: () => closeAll(live),
   };
 }
 

@@ -5,6 +5,10 @@ plots nothing pays nothing. Every plot is written to LLM_SANDBOX_PLOTS_DIR as NN
 sidecar (format, library, size, structured chart data); plot bytes never pass through the program's stdout, and
 capture problems go to _capture.log there instead of being printed. The host collects and empties the directory
 after each run, and passes the number to continue from (LLM_SANDBOX_PLOT_START) into the next.
+
+The settings are read from the environment when a plot is emitted, not at import: a pooled container's warm
+interpreter imports this module (and matplotlib) once and serves many runs, each with its own settings. Without
+LLM_SANDBOX_PLOTS_DIR capture is off and every patched function behaves as the original.
 """
 
 import atexit
@@ -19,20 +23,38 @@ import os
 import struct
 import sys
 
-DIR = os.environ.get("LLM_SANDBOX_PLOTS_DIR", "")
-MAX_COUNT = int(os.environ.get("LLM_SANDBOX_PLOT_MAX_COUNT", "50"))
-MAX_BYTES = int(os.environ.get("LLM_SANDBOX_PLOT_MAX_BYTES", str(10 * 1024 * 1024)))
-PLOTLY_JS = os.environ.get("LLM_SANDBOX_PLOTLY_JS", "cdn")
 MAX_POINTS = 5000
 FORMATS = {"png": "png", "svg": "svg", "pdf": "pdf", "jpg": "jpeg", "jpeg": "jpeg", "html": "html", "htm": "html"}
+
+
+# -------------------------------------------------------------------------------------------------- settings
+
+
+def plots_dir():
+    """Where this run's plots go; empty when capture is off."""
+    return os.environ.get("LLM_SANDBOX_PLOTS_DIR", "")
+
+
+def _max_count():
+    return int(os.environ.get("LLM_SANDBOX_PLOT_MAX_COUNT", "50"))
+
+
+def _max_bytes():
+    return int(os.environ.get("LLM_SANDBOX_PLOT_MAX_BYTES", str(10 * 1024 * 1024)))
+
+
+def _inline_js():
+    return os.environ.get("LLM_SANDBOX_PLOTLY_JS", "cdn") != "cdn"
 
 
 # ---------------------------------------------------------------------------------------------------- output
 
 
 def log(kind, message):
+    if not plots_dir():
+        return
     try:
-        with open(os.path.join(DIR, "_capture.log"), "a") as handle:
+        with open(os.path.join(plots_dir(), "_capture.log"), "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             handle.write(json.dumps({"kind": kind, "message": str(message)}) + "\n")
     except OSError:
@@ -42,7 +64,7 @@ def log(kind, message):
 def _next_number():
     """Numbers continue the session's count (the host passes it in); the counter file shares them between the
     processes of one run (a program's subprocesses plot too)."""
-    with open(os.path.join(DIR, ".counter"), "a+") as handle:
+    with open(os.path.join(plots_dir(), ".counter"), "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         number = int(handle.read().strip() or os.environ.get("LLM_SANDBOX_PLOT_START", "0")) + 1
@@ -54,7 +76,7 @@ def _next_number():
 
 def _plots_this_run():
     """The host empties the directory after every run, so what is in it now is this run's."""
-    return sum(1 for name in os.listdir(DIR) if name[:6].isdigit() and not name.endswith(".json"))
+    return sum(1 for name in os.listdir(plots_dir()) if name[:6].isdigit() and not name.endswith(".json"))
 
 
 def _write(path, data):
@@ -65,12 +87,16 @@ def _write(path, data):
 
 
 def emit(data, fmt, library, chart=None, source=None, figure=None, plotly=None):
-    """Stores one plot, unless a limit says no (then the host reports the run's plots as truncated)."""
-    if _plots_this_run() >= MAX_COUNT:
-        log("truncated", "more than %d plots in one run; the rest were dropped" % MAX_COUNT)
+    """Stores one plot, unless capture is off or a limit says no (then the host reports the run's plots as truncated)."""
+    if not plots_dir():
         return
-    if len(data) > MAX_BYTES:
-        log("truncated", "a %s plot of %d bytes exceeds the %d-byte limit and was dropped" % (fmt, len(data), MAX_BYTES))
+    os.makedirs(plots_dir(), exist_ok=True)
+    max_count, max_bytes = _max_count(), _max_bytes()
+    if _plots_this_run() >= max_count:
+        log("truncated", "more than %d plots in one run; the rest were dropped" % max_count)
+        return
+    if len(data) > max_bytes:
+        log("truncated", "a %s plot of %d bytes exceeds the %d-byte limit and was dropped" % (fmt, len(data), max_bytes))
         return
     meta = {"format": fmt, "library": library}
     meta.update(_dimensions(data, fmt, figure))
@@ -80,12 +106,14 @@ def emit(data, fmt, library, chart=None, source=None, figure=None, plotly=None):
         meta["plotly"] = plotly
     if source:
         meta["source"] = os.path.basename(source)
-    base = os.path.join(DIR, "%06d" % _next_number())
+    base = os.path.join(plots_dir(), "%06d" % _next_number())
     _write(base + ".json", json.dumps(meta, default=_json_default).encode())
     _write(base + "." + ("jpg" if fmt == "jpeg" else fmt), data)
 
 
 def emit_file(path, library, chart=None, figure=None, fmt=None, plotly=None):
+    if not plots_dir():
+        return
     extension = os.path.splitext(path)[1].lstrip(".").lower()
     fmt = FORMATS.get((fmt or extension).lower())
     if not fmt:
@@ -365,7 +393,7 @@ def _patch_figure(module):
     def savefig(self, fname, *args, **kwargs):
         result = _original_savefig(self, fname, *args, **kwargs)
         try:
-            if isinstance(fname, (str, os.PathLike)):
+            if plots_dir() and isinstance(fname, (str, os.PathLike)):
                 path = os.fspath(fname)
                 fmt = kwargs.get("format")
                 if not os.path.splitext(path)[1]:
@@ -383,6 +411,8 @@ def _patch_figure(module):
 
 
 def _capture_open_figures(pyplot):
+    if not plots_dir():
+        return
     for number in pyplot.get_fignums():
         figure = pyplot.figure(number)
         try:
@@ -393,8 +423,12 @@ def _capture_open_figures(pyplot):
 
 
 def _patch_pyplot(pyplot):
+    original_show = pyplot.show
+
     def show(*args, **kwargs):
         """Like an inline backend: every figure with content becomes a plot, then the figures are closed."""
+        if not plots_dir():
+            return original_show(*args, **kwargs)
         _capture_open_figures(pyplot)
         pyplot.close("all")
 
@@ -417,10 +451,12 @@ def _plotly_figure(figure):
 
 def _patch_plotly(module):
     BaseFigure = module.BaseFigure
-    write_html, write_image = BaseFigure.write_html, BaseFigure.write_image
+    original_show, write_html, write_image = BaseFigure.show, BaseFigure.write_html, BaseFigure.write_image
 
     def show(self, *args, **kwargs):
-        html = self.to_html(include_plotlyjs="cdn" if PLOTLY_JS == "cdn" else True, full_html=True)
+        if not plots_dir():
+            return original_show(self, *args, **kwargs)
+        html = self.to_html(include_plotlyjs=True if _inline_js() else "cdn", full_html=True)
         emit(html.encode(), "html", "plotly", plotly=_plotly_figure(self))
 
     def patched_write_html(self, file, *args, **kwargs):
@@ -448,13 +484,15 @@ def _patch_plotly(module):
 
 
 def _patch_bokeh(module):
-    save = module.save
+    original_show, save = module.show, module.save
 
     def show(obj, *args, **kwargs):
+        if not plots_dir():
+            return original_show(obj, *args, **kwargs)
         from bokeh.embed import file_html
         from bokeh.resources import CDN, INLINE
 
-        emit(file_html(obj, CDN if PLOTLY_JS == "cdn" else INLINE, "Bokeh plot").encode(), "html", "bokeh")
+        emit(file_html(obj, INLINE if _inline_js() else CDN, "Bokeh plot").encode(), "html", "bokeh")
 
     def patched_save(obj, *args, **kwargs):
         path = save(obj, *args, **kwargs)
@@ -511,5 +549,7 @@ def _wrap_loader(spec, hook):
 
 
 def install():
-    os.makedirs(DIR, exist_ok=True)
-    sys.meta_path.insert(0, _PostImportFinder())
+    if plots_dir():
+        os.makedirs(plots_dir(), exist_ok=True)
+    if not any(isinstance(finder, _PostImportFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _PostImportFinder())

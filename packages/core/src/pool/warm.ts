@@ -1,0 +1,74 @@
+import type { BackendAdapter } from "../backends/backend.js";
+import type { Logger } from "../internal/logger.js";
+import { JAVASCRIPT_NODE_FLAGS, javascript } from "../languages/javascript.js";
+import { TYPESCRIPT_NODE_FLAGS, typescript } from "../languages/typescript.js";
+import type { ProcessLauncher } from "../session/process.js";
+import { ForkServer } from "./fork-server.js";
+import { NodeSpare } from "./node-spare.js";
+
+/**
+ * A pooled container's warm interpreter, as the pool sees it: it launches the container's runs (a fresh copy of a
+ * prepared interpreter each) and takes part in the reset.
+ */
+export interface WarmRunner extends ProcessLauncher {
+  readonly alive: boolean;
+  /** A process of it that a reset must spare (a server), if any. */
+  readonly keep?: number;
+  /**
+   * The reset's kill step, done by a process no program can trace: every process but init, its keep-alive and the
+   * runner's own. Absent when the runner has no such process (the pool then runs the kill step itself).
+   */
+  clear?(timeoutMs: number): Promise<boolean>;
+  /** Stops an operation a closing session left running and waits for it; false if it does not end in time. */
+  settle(timeoutMs: number): Promise<boolean>;
+  /**
+   * Ready for the next session: `fresh` after a reset (prepared state is made anew), else a health check. False when
+   * it is broken.
+   */
+  prepare(timeoutMs: number, options: { fresh: boolean }): Promise<boolean>;
+  /** Resolves when it can serve no more (its server ended), for runners with a long-lived server. */
+  readonly ended?: Promise<void>;
+}
+
+export interface WarmStart {
+  readonly language: string;
+  readonly modules: readonly string[];
+  readonly backend: BackendAdapter;
+  readonly containerId: string;
+  readonly user: string | undefined;
+  readonly workdir: string;
+  /** Aborted when the container goes away: stop waiting for it. */
+  readonly detach: AbortSignal;
+  /** Seconds the preparation (imports) may take. */
+  readonly startTimeout: number;
+  readonly logger: Logger;
+}
+
+interface WarmSpec {
+  /** Modules prepared by default (those the image lacks are skipped). */
+  readonly defaultModules: readonly string[];
+  /** Starts the runner; undefined when it declines to run (not safe there; the log says why). */
+  start(start: WarmStart): Promise<WarmRunner | undefined>;
+}
+
+const specs: Readonly<Record<string, WarmSpec>> = {
+  python: { defaultModules: ["numpy", "pandas", "matplotlib", "matplotlib.pyplot"], start: (start) => ForkServer.start(start) },
+  javascript: { defaultModules: [], start: (start) => NodeSpare.start(start, JAVASCRIPT_NODE_FLAGS, javascript.fileExtension) },
+  typescript: { defaultModules: [], start: (start) => NodeSpare.start(start, TYPESCRIPT_NODE_FLAGS, typescript.fileExtension) },
+};
+
+/** Languages whose pooled containers can keep a warm interpreter. */
+export const warmLanguages = (): string[] => Object.keys(specs);
+
+/** The modules a language's warm interpreter prepares by default, or undefined when it has none. */
+export const defaultWarmModules = (language: string): readonly string[] | undefined => specs[language]?.defaultModules;
+
+/** Starts the warm interpreter of `start.language`; undefined when it declines to run here. */
+export const startWarmRunner = (start: WarmStart): Promise<WarmRunner | undefined> => specs[start.language]!.start(start);
+
+/** `promise`, or `fallback` after `timeoutMs`. */
+export function within<T>(promise: Promise<T>, timeoutMs: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), timeoutMs)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

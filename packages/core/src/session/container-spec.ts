@@ -1,0 +1,94 @@
+import type { BackendAdapter, ContainerSpec, NetworkPolicy } from "../backends/backend.js";
+import { ValidationError } from "../errors.js";
+import { managedImageName } from "../images/builder.js";
+import { LABELS, ownershipLabels } from "../internal/labels.js";
+import type { Logger } from "../internal/logger.js";
+import { parseSize } from "../internal/sizes.js";
+import type { LanguageHandler } from "../languages/handler.js";
+import type { ParsedSessionOptions } from "./options.js";
+
+/** The memory limit when `runtimeConfigs.memory` is not given. */
+export const DEFAULT_MEMORY = "1g";
+
+/** Where the CA bundle for extra certificates goes (the workdir may be user-visible; /tmp is ours too). */
+export const CA_BUNDLE = "/tmp/.llm-sandbox-ca.pem";
+const CA_ENV = ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"];
+
+/**
+ * The image a new container runs: the user's Dockerfile built, or `image` (default: the language's managed image)
+ * made available. `built` is set when the image was built here (and is removed again unless `keepTemplate`).
+ */
+export async function sandboxImage(
+  options: ParsedSessionOptions,
+  backend: BackendAdapter,
+  language: LanguageHandler,
+  logger: Logger,
+): Promise<{ image: string; built?: string }> {
+  if (options.dockerfile) {
+    if (!backend.buildImage) throw new ValidationError(`The ${backend.kind} backend cannot build Dockerfiles`);
+    const built = await backend.buildImage(options.dockerfile, logger);
+    return { image: built, built };
+  }
+  const image = options.image ?? backend.defaultImage ?? managedImageName(language.imageDir);
+  await backend.prepareImage(image, logger);
+  return { image };
+}
+
+/**
+ * The secure defaults, adjusted by `runtimeConfigs` (see docs/security.md). One definition for sessions and pools:
+ * `ownerId` names the session (or pool) the container belongs to in its labels.
+ */
+export function secureContainerSpec(
+  options: ParsedSessionOptions,
+  backend: BackendAdapter,
+  language: LanguageHandler,
+  image: string,
+  ownerId: string,
+): ContainerSpec {
+  const { runtimeConfigs: configs, workdir, commitContainer } = options;
+  // A committed container must keep its files on its own filesystem, not in memory.
+  const persistent = commitContainer !== false;
+  const sizeOf = (value: string | number | false | undefined, fallback: string | number | false) => {
+    const chosen = value === undefined ? fallback : value;
+    return chosen === false ? undefined : parseSize(chosen);
+  };
+  const memoryBytes = sizeOf(configs.memory, DEFAULT_MEMORY);
+  // In-memory mounts are charged to the memory limit. By default they share it (half for the workdir, a quarter for
+  // /tmp), so filling them ends in "No space left on device" instead of an out-of-memory kill of the sandbox.
+  const tmpfs: Record<string, number> = {};
+  const workdirBytes = sizeOf(configs.workdirSize, persistent ? false : memoryBytes ? Math.floor(memoryBytes / 2) : "1g");
+  const tmpBytes = sizeOf(configs.tmpSize, memoryBytes ? Math.floor(memoryBytes / 4) : "512m");
+  if (workdirBytes) tmpfs[workdir] = workdirBytes;
+  if (tmpBytes) tmpfs["/tmp"] = tmpBytes;
+  const network: NetworkPolicy =
+    configs.network === true
+      ? { mode: "attached", network: "bridge" }
+      : typeof configs.network === "string"
+        ? { mode: "attached", network: configs.network }
+        : backend.setInstallNetwork
+          ? { mode: "install-only" }
+          : { mode: "none" };
+  const cpus = configs.cpus === undefined ? 1 : configs.cpus;
+  const pids = configs.pids === undefined ? 256 : configs.pids;
+  return {
+    image,
+    user: configs.user ?? "1000:1000",
+    workdir,
+    env: {
+      HOME: "/tmp",
+      TMPDIR: "/tmp",
+      PYTHONUNBUFFERED: "1",
+      MPLBACKEND: "Agg",
+      ...(options.extraCaCerts.length ? Object.fromEntries(CA_ENV.map((name) => [name, CA_BUNDLE])) : {}),
+      ...configs.env,
+    },
+    labels: { ...options.labels, ...ownershipLabels(ownerId), [LABELS.language]: language.name },
+    ...(memoryBytes ? { memoryBytes } : {}),
+    ...(cpus ? { cpus } : {}),
+    ...(pids ? { pids } : {}),
+    readOnlyRootfs: configs.readOnly ?? !persistent,
+    tmpfs,
+    network,
+    ...(configs.passthrough ? { passthrough: configs.passthrough } : {}),
+  };
+}
