@@ -58,6 +58,20 @@ fs.openSync("/dev/null", "r"); // the lowest free descriptor: 0 again
 
 // Ours is the container's environment (and PWD from the wrapper shell, as in a cold run): the run adds its own.
 Object.assign(process.env, run.env, { SANDBOX_FILE: main });
+
+// As a cold run's wrapper does: what the program leaves running ends with it. Its children carry the run's marker
+// (they inherit process.env); the program's own 'exit' listeners are registered after this one.
+const marker = `LLM_SANDBOX_RUN=${run.env.LLM_SANDBOX_RUN}`;
+process.on("exit", () => {
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/environ`, "latin1").split("\0").includes(marker)) process.kill(Number(entry), "SIGKILL");
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
+});
 const at = process.execArgv.indexOf("--require");
 if (at !== -1 && process.execArgv[at + 1] === __filename) process.execArgv.splice(at, 2);
 delete require.cache[__filename];

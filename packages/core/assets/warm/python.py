@@ -175,8 +175,8 @@ def _child(request, stdin_fd, stdout_fd, stderr_fd):
 
 
 def _exec_command(argv, cwd, env):
-    """As the engine's exec starts a command: in `cwd`, with default signal dispositions; its failures as the engine
-    reports them (status 126, the reason on stdout)."""
+    """As the engine's exec starts a command: in `cwd`, with default signal dispositions; its failures as the
+    session reports them on every backend (the engine's reason on stderr; 127 when not found, else 126)."""
     for signum in (signal.SIGPIPE, signal.SIGXFSZ):  # ignored by Python, and an ignored signal survives exec
         signal.signal(signum, signal.SIG_DFL)
     try:
@@ -186,14 +186,14 @@ def _exec_command(argv, cwd, env):
     try:
         os.execvpe(argv[0], argv, env)
     except FileNotFoundError:
-        _exec_failed('exec: "%s": executable file not found in $PATH' % argv[0] if "/" not in argv[0] else 'exec: "%s": no such file or directory' % argv[0])
+        _exec_failed('exec: "%s": executable file not found in $PATH' % argv[0] if "/" not in argv[0] else 'exec: "%s": no such file or directory' % argv[0], 127)
     except OSError as error:
         _exec_failed('exec: "%s": %s' % (argv[0], error.strerror.lower()))
 
 
-def _exec_failed(reason):
-    os.write(1, ("OCI runtime exec failed: exec failed: unable to start container process: %s: unknown\r\n" % reason).encode())
-    os._exit(126)
+def _exec_failed(reason, status=126):
+    os.write(2, ("OCI runtime exec failed: exec failed: unable to start container process: %s: unknown\r\n" % reason).encode())
+    os._exit(status)
 
 
 def _environment(request, cwd):
@@ -326,9 +326,10 @@ def _exit(status, interrupted):
 
 # ---- the server ----------------------------------------------------------------------------------------------
 class _Run:
-    def __init__(self, cell, pid, outputs, file, stdin):
+    def __init__(self, cell, pid, outputs, file, stdin, marker):
         self.cell = cell
         self.pid = pid
+        self.marker = marker  # LLM_SANDBOX_RUN=<id> of this run: what its exec'd processes carry
         self.outputs = outputs  # fd -> frame kind
         self.file = file
         self.stdin = stdin  # (fd, bytes still to write) while the program's input is being written
@@ -336,6 +337,7 @@ class _Run:
         self.exited_at = None
         self.pidfd = None
         self.kill = None  # (deadline, pids) while its processes are being stopped
+        self.reaped = False  # a program's leftovers were ended
 
 
 _selector = selectors.DefaultSelector()
@@ -361,7 +363,8 @@ def _start(request):
         _child(request, in_read, out_write, err_write)
     for fd in (in_read, out_write, err_write):
         os.close(fd)
-    run = _Run(cell, pid, {out_read: b"O", err_read: b"E"}, request.get("file"), (in_write, memoryview(data)) if data else None)
+    marker = (_MARKER_NAME + "=" + request["env"].get(_MARKER_NAME, "")).encode()
+    run = _Run(cell, pid, {out_read: b"O", err_read: b"E"}, request.get("file"), (in_write, memoryview(data)) if data else None, marker)
     for fd in run.outputs:
         os.set_blocking(fd, False)
         _selector.register(fd, selectors.EVENT_READ, "output")
@@ -431,8 +434,9 @@ def _reap():
 
 
 def _processes_of_run():
-    """The run's process group (its exec'd children carry their own run marker too) and every process forked from
-    this server without exec (their environment still shows the server's marker): all of them but the server."""
+    """The run's process group, every process carrying its run marker (exec'd children that left the group), and
+    every process forked from this server without exec (their environment still shows the server's marker): all of
+    them but the server."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
@@ -446,8 +450,9 @@ def _processes_of_run():
                 found.append(int(entry))
                 continue
             with open("/proc/%s/environ" % entry, "rb") as handle:
-                if _SERVER_MARKER in handle.read().split(b"\0"):
-                    found.append(int(entry))
+                environ = handle.read().split(b"\0")
+            if _SERVER_MARKER in environ or _run.marker in environ:
+                found.append(int(entry))
         except (OSError, IndexError, ValueError):
             continue
     return found
@@ -524,6 +529,14 @@ def _advance():
         _run.kill = (deadline, alive) if alive else None
     if _run.status is None or _run.kill is not None:
         return
+    if _run.file and not _run.reaped:
+        # As a cold run's wrapper does: what the program left behind (background jobs, a fork bomb's tail) ends with
+        # it. Commands keep theirs (services are started that way).
+        _run.reaped = True
+        leftovers = _processes_of_run()
+        if leftovers:
+            _run.kill = (now, leftovers)
+            return
     if _run.outputs and now - _run.exited_at < _OUTPUT_GRACE:
         return
     for fd in list(_run.outputs):

@@ -104,6 +104,30 @@ describe.each(POOL_BACKENDS)("warm Python interpreter on $name: identical to a c
     expect(new Set(first.stdout.trim().split(" ")).size).toBe(2);
   });
 
+  it("what a program leaves running ends with it, as in a cold run; a command's background processes stay", async () => {
+    const code = [
+      "import os, subprocess, time",
+      "subprocess.Popen(['sleep', '1011'])",
+      "subprocess.Popen(['setsid', 'sleep', '1012'])",
+      "if os.fork() == 0:",
+      "    os.setsid()",
+      "    open('/tmp/leftover.pid', 'w').write(str(os.getpid()))",
+      "    time.sleep(1013)",
+      "time.sleep(0.2)",
+      "print('left three behind')",
+    ].join("\n");
+    const forkedDaemon = `s=$(cut -d' ' -f3 /proc/$(cat /tmp/leftover.pid)/stat 2>/dev/null); [ -n "$s" ] && [ "$s" != Z ] && echo alive || echo gone`;
+    for (const session of [warm, cold]) {
+      expect((await session.run(code)).stdout).toBe("left three behind\n");
+      expect((await sandboxProcesses(session)).filter((p) => /sleep 101[12]/.test(p))).toEqual([]);
+      expect((await session.executeCommand(forkedDaemon)).stdout).toBe("gone\n");
+      await session.executeCommand("sleep 1014 > /dev/null 2>&1 &");
+      expect((await sandboxProcesses(session)).filter((p) => p.includes("sleep 1014"))).toHaveLength(1);
+      await session.executeCommand("pkill -f 'sleep 1014'");
+    }
+    expect(await isWarm(warm)).toBe(true);
+  });
+
   it("a timeout kills the program, what it started (forked daemons too), and the session stays warm", async () => {
     const code = [
       "import os, subprocess, time",
@@ -225,6 +249,14 @@ describe.each(POOL_BACKENDS)("warm Node.js runner on $name: identical to a cold 
     ["child processes, fork() of the program itself", "const { execSync, fork } = require('child_process');\nconsole.log(execSync('yes | head -n 2; echo $SANDBOX_FILE').toString());\nif (process.argv[2] === 'child') console.log('in child', process.execArgv);\nelse fork(__filename, ['child']).on('exit', (code) => console.log('child exit', code));"],
   ])("%s", async (_what, code) => {
     await both(code);
+  });
+
+  it("what a program leaves running ends with it, as in a cold run", async () => {
+    const code = "const { spawn } = require('child_process');\nspawn('sleep', ['1021'], { detached: true, stdio: 'ignore' }).unref();\nspawn('sleep', ['1022'], { stdio: 'ignore' }).unref();\nconsole.log('left two behind')";
+    for (const session of [warm, cold]) {
+      expect((await session.run(code)).stdout).toBe("left two behind\n");
+      expect((await sandboxProcesses(session)).filter((p) => /sleep 102[12]/.test(p))).toEqual([]);
+    }
   });
 
   it("nothing one run sets is visible to the next", async () => {

@@ -24,7 +24,6 @@ export interface ContainerLease {
 
 /** Options that describe the container rather than the session: a pooled session takes them from its pool. */
 const CONTAINER_OPTIONS = [
-  "backend",
   "client",
   "image",
   "dockerfile",
@@ -53,6 +52,9 @@ export function sourcedOptions(options: SessionOptions): SessionOptions {
   if (!isContainerSource(source)) throw new ValidationError("Invalid session options:\n✖ pool: expected a pool made by createPoolManager()");
   const conflicts: string[] = CONTAINER_OPTIONS.filter((key) => options[key] !== undefined);
   if (options.lang !== undefined && getLanguageHandler(options.lang).name !== source.language) conflicts.unshift(`lang (${options.lang})`);
+  // The same backend may be named again (a backend's session class names its own); another one may not.
+  const poolBackend = source.sessionDefaults.backend ?? "docker";
+  if (options.backend !== undefined && options.backend.toLowerCase() !== poolBackend) conflicts.unshift(`backend (${options.backend})`);
   if (conflicts.length) {
     throw new ValidationError(
       `Invalid session options:\n✖ ${conflicts.join(", ")}: a pooled session takes these from its pool (a ${source.language} pool); set them on the pool`,

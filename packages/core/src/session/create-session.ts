@@ -8,7 +8,9 @@ import { SandboxSession } from "./session.js";
  */
 export function createSession(options: SessionOptions = {}): SandboxSession {
   const { backend, ...rest } = options;
-  const Session = backendSessions[(backend ?? "docker").toLowerCase() as keyof typeof backendSessions];
+  // A pooled session runs on its pool's backend.
+  const name = backend ?? options.pool?.sessionDefaults?.backend ?? "docker";
+  const Session = backendSessions[name.toLowerCase() as keyof typeof backendSessions];
   // An unknown backend is reported by the options schema, with every other problem.
   return Session ? new Session(rest) : new SandboxSession(options);
 }
