@@ -186,14 +186,16 @@ def _exec_command(argv, cwd, env):
     try:
         os.execvpe(argv[0], argv, env)
     except FileNotFoundError:
-        _exec_failed('exec: "%s": executable file not found in $PATH' % argv[0] if "/" not in argv[0] else 'exec: "%s": no such file or directory' % argv[0], 127)
+        # The same words as every backend uses (src/backends/backend.ts: programNotFound).
+        os.write(2, ("%s: No such file or directory\n" % argv[0] if "/" in argv[0] else "%s: command not found\n" % argv[0]).encode())
+        os._exit(127)
     except OSError as error:
         _exec_failed('exec: "%s": %s' % (argv[0], error.strerror.lower()))
 
 
-def _exec_failed(reason, status=126):
+def _exec_failed(reason):
     os.write(2, ("OCI runtime exec failed: exec failed: unable to start container process: %s: unknown\r\n" % reason).encode())
-    os._exit(status)
+    os._exit(126)
 
 
 def _environment(request, cwd):

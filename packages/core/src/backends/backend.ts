@@ -91,3 +91,20 @@ export const REAPER_COMMAND: readonly string[] = ["/bin/sh", "-c", "trap 'exit 0
 
 /** How container runtimes (OCI) say the program to exec does not exist: exit code 127, as a shell would give. */
 export const PROGRAM_NOT_FOUND = /executable file not found|exec: "[^"]*": stat [^:]*: no such file or directory/i;
+
+/**
+ * What stderr says when the program to exec does not exist, the same on every engine (their own wordings differ):
+ * as bash says it, with exit code 127.
+ */
+export const programNotFound = (program: string): string =>
+  program.includes("/") ? `${program}: No such file or directory\n` : `${program}: command not found\n`;
+
+/**
+ * Shell that execs "$@" — for backends that start programs through a shell of their own — saying a missing program
+ * in programNotFound's words (a shell's `exec` would use its own).
+ */
+export const EXEC_PROGRAM = `case "$1" in
+  */*) [ -e "$1" ] || { printf '%s: No such file or directory\\n' "$1" >&2; exit 127; } ;;
+  *) command -v -- "$1" > /dev/null 2>&1 || { printf '%s: command not found\\n' "$1" >&2; exit 127; } ;;
+esac
+exec "$@"`;

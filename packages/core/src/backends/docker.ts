@@ -9,7 +9,7 @@ import { buildDockerfile, prepareImage } from "../images/builder.js";
 import { LABELS } from "../internal/labels.js";
 import { countEntries } from "../internal/tar.js";
 import type { Logger } from "../internal/logger.js";
-import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, PROGRAM_NOT_FOUND } from "./backend.js";
+import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, PROGRAM_NOT_FOUND, programNotFound } from "./backend.js";
 import { describeEndpoint } from "./engine-client.js";
 import { FrameDemuxer } from "./docker-frames.js";
 
@@ -206,14 +206,16 @@ export class DockerBackend implements BackendAdapter {
     } catch (error) {
       throw this.execError(id, error);
     }
-    // Some engines (Docker 20.10) report a program that cannot start as text on stdout, with exit code 126
-    // either way: it goes to stderr, and "not found" becomes 127, as a shell (and other engines) would have it.
+    // A program that cannot start is reported by the engine as its output's first text (Docker 20.10: on stdout,
+    // exit code 126; Podman: on stderr), in the engine's own words. It is nothing the program wrote: keep it out of
+    // the output and report it the same way on every engine (see the exit code below).
     let first = true;
     let startFailure: string | undefined;
     const demux = new FrameDemuxer((which, payload) => {
-      if (first && which === "stdout" && startsWith(payload, OCI_START_FAILURE)) startFailure = Buffer.from(payload).toString();
+      if (first && START_FAILURE.test(Buffer.from(payload.subarray(0, 200)).toString())) startFailure = Buffer.from(payload).toString();
       first = false;
-      if (which === "stdout" && !startFailure) request.onStdout?.(payload);
+      if (startFailure) return;
+      if (which === "stdout") request.onStdout?.(payload);
       else request.onStderr?.(payload);
     });
     await new Promise<void>((resolve, reject) => {
@@ -236,7 +238,11 @@ export class DockerBackend implements BackendAdapter {
       else if (stdin) void pipeStdin(stdin, stream).catch(done);
     });
     const exitCode = await this.exitCodeOf(exec!, id);
-    if (startFailure && exitCode === 126 && PROGRAM_NOT_FOUND.test(startFailure)) return { exitCode: 127 };
+    if (startFailure && PROGRAM_NOT_FOUND.test(startFailure)) {
+      request.onStderr?.(Buffer.from(programNotFound(request.argv[0] ?? "")));
+      return { exitCode: 127 };
+    }
+    if (startFailure) request.onStderr?.(Buffer.from(startFailure));
     return { exitCode };
   }
 
@@ -343,8 +349,8 @@ export class DockerBackend implements BackendAdapter {
   }
 }
 
-const OCI_START_FAILURE = Buffer.from("OCI runtime exec failed");
-const startsWith = (data: Uint8Array, prefix: Buffer) => data.length >= prefix.length && prefix.equals(data.subarray(0, prefix.length));
+/** The first words of an engine's "could not start the program" (Docker's OCI runtime; Podman's runc or crun). */
+const START_FAILURE = /^(?:OCI runtime exec failed|Error: (?:runc|crun): exec failed)/;
 
 const seedCache = new Map<string, Buffer | undefined>();
 const MAX_CACHED_SEED_BYTES = 8 * 1024 * 1024;

@@ -3,6 +3,7 @@
  * (`v4.channel.k8s.io`, `v5.channel.k8s.io`), the exit status on the status channel, and the argv wrappers that give
  * an exec what the API has no parameters for (environment, working directory, end of stdin on v4).
  */
+import { EXEC_PROGRAM } from "./backend.js";
 
 /** First byte of every WebSocket message: the stream it belongs to. */
 export const Channel = { stdin: 0, stdout: 1, stderr: 2, status: 3, resize: 4, close: 255 } as const;
@@ -52,7 +53,7 @@ const ENVIRONMENT_SCRIPT = `[ -z "$1" ] || cd -- "$1" || exit 126
 shift
 while [ "$1" != -- ]; do export "$1" || exit 126; shift; done
 shift
-exec "$@"`;
+${EXEC_PROGRAM}`;
 
 /**
  * Kubernetes exec runs argv in the container's own environment and working directory: a small shell sets the

@@ -5,7 +5,7 @@ import { SandboxBackend } from "../enums.js";
 import { ContainerError, ImagePullError, SandboxAbortError, SandboxError, SandboxTimeoutError } from "../errors.js";
 import { newId } from "../internal/ids.js";
 import { LABELS } from "../internal/labels.js";
-import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, PROGRAM_NOT_FOUND } from "./backend.js";
+import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, PROGRAM_NOT_FOUND, programNotFound } from "./backend.js";
 import { connectKube, KubeApiError, kubeRequest, type KubeTarget } from "./kube-client.js";
 import {
   Channel,
@@ -163,9 +163,9 @@ export class KubernetesBackend implements BackendAdapter {
     if (text === undefined) throw await this.#lost(target, name, pod, "the connection closed before the exit status arrived");
     const result = parseExecStatus(text);
     if ("exitCode" in result) return { exitCode: result.exitCode };
-    // As Docker does: a program that cannot be started is exit code 127 with the reason on stderr.
+    // As on every engine: a program that does not exist is exit code 127 with the same message on stderr.
     if (PROGRAM_NOT_FOUND.test(result.error)) {
-      request.onStderr?.(Buffer.from(`${result.error}\n`));
+      request.onStderr?.(Buffer.from(programNotFound(request.argv[0] ?? "")));
       return { exitCode: 127 };
     }
     throw new ContainerError(`exec in pod ${name} failed: ${result.error}`);

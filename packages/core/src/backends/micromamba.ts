@@ -1,15 +1,16 @@
 import type Docker from "dockerode";
 import { SandboxBackend } from "../enums.js";
-import type { ExecOutcome, ExecRequest } from "./backend.js";
+import { EXEC_PROGRAM, type ExecOutcome, type ExecRequest } from "./backend.js";
 import { DockerBackend } from "./docker.js";
 
 /** The image MicromambaSession runs when none is given. */
 export const MICROMAMBA_IMAGE = "mambaorg/micromamba:latest";
 
 /**
- * Docker, with every command run inside a micromamba environment: `micromamba run -n ENV <argv>`. The argv stays
- * an argv (no shell in between), and the exit code and output streams are the program's own, as micromamba run
- * passes them through (the original reported exit code 0 for every command here).
+ * Docker, with every command run inside a micromamba environment: `micromamba run -n ENV sh -c 'exec "$@"' <argv>`.
+ * The argv stays an argv (the shell only execs it, or says it is missing as every backend does), and the exit code
+ * and output streams are the program's own, as micromamba run passes them through (the original reported exit code
+ * 0 for every command here).
  */
 export class MicromambaBackend extends DockerBackend {
   readonly defaultImage = MICROMAMBA_IMAGE;
@@ -22,6 +23,7 @@ export class MicromambaBackend extends DockerBackend {
   }
 
   override exec(id: string, request: ExecRequest): Promise<ExecOutcome> {
-    return super.exec(id, { ...request, argv: ["micromamba", "run", "-n", this.environment, ...request.argv] });
+    // Through a shell inside the environment, so a missing program is reported as on every other backend.
+    return super.exec(id, { ...request, argv: ["micromamba", "run", "-n", this.environment, "/bin/sh", "-c", EXEC_PROGRAM, "sh", ...request.argv] });
   }
 }

@@ -11,16 +11,14 @@ import {
   ValidationError,
 } from "@llm-sandbox/core";
 import { describe, expect, inject, it } from "vitest";
-import { engineOf, POOL_BACKENDS } from "../../../../test/helpers/pool-backends.js";
-import { LABELS } from "../internal/labels.js";
+import { POOL_BACKENDS } from "../../../../test/helpers/pool-backends.js";
 
 const errorOf = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error);
 
-describe.each(POOL_BACKENDS)("container pool on $name (real engine)", ({ options: engine }) => {
-  const docker = engineOf(engine);
-  const labelled = async (pool: PoolManager) =>
-    (await docker.listContainers({ all: true, filters: { label: [`${LABELS.pool}=${pool.id}`] } })).map((c) => c.Id);
-  const exists = (id: string) => docker.getContainer(id).inspect().then(() => true, () => false);
+describe.each(POOL_BACKENDS)("container pool on $name (real engine)", (backend) => {
+  const engine = backend.options;
+  const labelled = (pool: PoolManager) => backend.sandboxes(pool.id);
+  const exists = (id: string) => backend.exists(id);
   /** A small pool without warm interpreters: these tests are about the pool's rules. */
   const smallPool = (config: PoolConfig, lang = "python") =>
     createPoolManager({ ...engine, lang, warmInterpreter: false, config });
@@ -143,7 +141,7 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", ({ options
     const survivor = last.containerId!;
     await last.close();
     await expect.poll(() => pool.getStats().stateCounts.idle, { timeout: 20_000 }).toBe(1);
-    await docker.getContainer(survivor).kill();
+    await backend.kill(survivor);
     await expect.poll(() => exists(survivor), { timeout: 20_000 }).toBe(false);
     await pool.ready();
     const replacement = await createSession({ pool }).open();
