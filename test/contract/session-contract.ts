@@ -12,6 +12,7 @@ import { join } from "node:path";
 import {
   CommandEmptyError,
   createSession,
+  InteractiveSandboxSession,
   FileNotFoundError,
   LibraryInstallationError,
   NotOpenSessionError,
@@ -384,6 +385,31 @@ export function sessionContract(target: ContractTarget): void {
       } finally {
         await external.remove();
       }
+    });
+  });
+
+  describe(`${target.backend}: interactive sessions`, () => {
+    it.each([
+      ["python", "x = 41", "import time\ntime.sleep(60)"],
+      ["javascript", "let x = 41", "while (true) {}"],
+    ])("%s: state lives on between cells, the last value comes back, a timeout interrupts the cell and keeps the state", async (lang, define, spin) => {
+      const session = await new InteractiveSandboxSession(target.options({ lang })).open();
+      try {
+        await session.run(define);
+        expect((await session.run("x + 1")).value).toBe("42");
+        const chunks: string[] = [];
+        const printed = await session.run(lang === "python" ? "print('a', flush=True)\nprint('b')" : "console.log('a'); console.log('b')", {
+          onStdout: (text) => chunks.push(text),
+        });
+        expect(printed.stdout).toBe("a\nb\n");
+        expect(chunks.join("")).toBe("a\nb\n");
+        const error = await session.run(spin, { timeout: 1 }).catch((e: unknown) => e);
+        expect(SandboxTimeoutError.isInstance(error)).toBe(true);
+        expect((await session.run("x")).value).toBe("41");
+      } finally {
+        await session.close();
+      }
+      expect(await target.sandboxesOf(session.id)).toEqual([]);
     });
   });
 
