@@ -11,6 +11,8 @@ import { aptInstall, findProgram, isDebianLike, isRoot, runHostCommand } from ".
 const DEFAULT_SOCKET = "unix:///var/run/docker.sock";
 export const DOCKERD_LOG = "/var/log/llm-sandbox-dockerd.log";
 const START_TIMEOUT_MS = 60_000;
+const DOCKERD_PID_FILE = "/var/run/docker.pid";
+const DOCKERD_CONTAINERD_PID_FILE = "/var/run/docker/containerd/containerd.pid";
 
 /**
  * A client for a container engine that answers. The one DOCKER_HOST names (or /var/run/docker.sock) is used if it
@@ -84,10 +86,21 @@ type Start =
   | { readonly how: "spawned"; readonly program: string; readonly log: string; readonly exited: () => boolean };
 
 async function startDockerd(logger: Logger): Promise<Start> {
-  const pid = runningDockerdPid();
+  const pid = runningDaemonPid(DOCKERD_PID_FILE, "dockerd");
   if (pid) {
     logger.info(`dockerd (pid ${pid}) is running but not answering yet; waiting for it`);
     return { how: "running", pid };
+  }
+  // dockerd refuses to start over a pid file whose pid is alive, and takes the pid in its containerd's pid file for a
+  // running containerd (and would signal it): stale ones, whose pids may now belong to anything, must go first.
+  for (const [file, program] of [
+    [DOCKERD_PID_FILE, "dockerd"],
+    [DOCKERD_CONTAINERD_PID_FILE, "containerd"],
+  ] as const) {
+    if (existsSync(file) && !runningDaemonPid(file, program)) {
+      logger.info(`removing ${file}, left by a ${program} that no longer runs`);
+      rmSync(file, { force: true });
+    }
   }
   if (existsSync("/run/systemd/system") && findProgram("systemctl")) {
     logger.info("starting Docker with systemd (systemctl start docker)");
@@ -118,15 +131,21 @@ function spawnDetached(program: string, args: readonly string[], log: string, en
   }
 }
 
-/** The pid in /var/run/docker.pid if that process is alive. */
-function runningDockerdPid(): number | undefined {
+/**
+ * The pid in `pidFile` if that process is alive and is `program`. A pid file can outlive its daemon (a machine image
+ * taken while dockerd ran, /run on disk), and its pid can since belong to anything else.
+ */
+export function runningDaemonPid(pidFile: string, program: string): number | undefined {
   let pid: number;
+  let name: string;
   try {
-    pid = Number(readFileSync("/var/run/docker.pid", "utf8").trim());
+    pid = Number(readFileSync(pidFile, "utf8").trim());
+    if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return undefined;
+    name = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
   } catch {
     return undefined;
   }
-  return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : undefined;
+  return name === program ? pid : undefined;
 }
 
 async function waitForEngine(docker: Docker, start: Start): Promise<void> {
