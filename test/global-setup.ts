@@ -21,7 +21,9 @@ export default async function setup(project: TestProject) {
     () => false,
   );
   const fixture = await startKubeFixture({ docker });
-  project.provide("kubeFixture", { url: fixture.url, kubeconfig: fixture.kubeconfig, token: fixture.token });
+  const bridge = await docker.getNetwork("bridge").inspect();
+  const hostAddress: string = bridge.IPAM?.Config?.find((config: { Gateway?: string }) => config.Gateway)?.Gateway ?? "172.17.0.1";
+  project.provide("kubeFixture", { url: fixture.url, kubeconfig: fixture.kubeconfig, token: fixture.token, hostAddress });
   const startedAt = Math.floor(Date.now() / 1000);
   return async function teardown() {
     const pods = await fixture.stop();

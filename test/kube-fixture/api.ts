@@ -5,6 +5,8 @@ export interface FixtureAccess {
   readonly url: string;
   readonly kubeconfig: string;
   readonly token: string;
+  /** Where the fixture's pods reach this host (the address of Docker's bridge), for a pod's hostAliases. */
+  readonly hostAddress: string;
 }
 
 /** The fixture the suite's global set-up started. */

@@ -409,6 +409,8 @@ export class FakeCluster {
         ...(limits.memory ? { Memory: byteQuantity(limits.memory), MemorySwap: byteQuantity(limits.memory) } : {}),
         ...(limits.cpu ? { NanoCpus: Math.round(cpuQuantity(limits.cpu) * 1e9) } : {}),
         NetworkMode: "bridge",
+        // The kubelet writes hostAliases into the pod's /etc/hosts.
+        ExtraHosts: (pod.spec.hostAliases ?? []).flatMap((alias: Json) => (alias.hostnames ?? []).map((host: string) => `${host}:${alias.ip}`)),
       },
     });
     entry.containers.set(container.name, created.id);

@@ -19,6 +19,8 @@ export interface BackendAdapter {
   /** Attaches to an existing container (starting it if it is stopped). */
   attach(id: string): Promise<AttachedContainer>;
   exec(id: string, request: ExecRequest): Promise<ExecOutcome>;
+  /** True when every exec runs as the container's user whatever `ExecRequest.user` says (Kubernetes). */
+  readonly fixedExecUser?: boolean;
   /** Connects or disconnects the install network (containers whose user code has no network). */
   setInstallNetwork?(id: string, connected: boolean): Promise<void>;
   /** Saves the container's filesystem as a new image; returns its reference. */

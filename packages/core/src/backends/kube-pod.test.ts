@@ -17,7 +17,7 @@ const spec: ContainerSpec = {
   network: { mode: "none" },
 };
 const plan = (podManifest?: Record<string, unknown>, envVars?: Record<string, string>) =>
-  planPod({ name: "pod-1", namespace: "ns", spec, ...(podManifest ? { podManifest } : {}), ...(envVars ? { envVars } : {}) });
+  planPod({ name: "pod-1", createId: "c1", namespace: "ns", spec, ...(podManifest ? { podManifest } : {}), ...(envVars ? { envVars } : {}) });
 
 describe("planPod: secure defaults", () => {
   const { manifest, container } = plan();
@@ -53,6 +53,7 @@ describe("planPod: secure defaults", () => {
     const metadata = manifest.metadata as any;
     expect(metadata).toMatchObject({ name: "pod-1", namespace: "ns" });
     expect(metadata.labels).toEqual({ "org.llm-sandbox.session": "abc", "org.llm-sandbox.owner-host": "host_with-odd-chars" });
+    expect(metadata.annotations).toEqual({ "kubectl.kubernetes.io/default-container": "sandbox", "org.llm-sandbox.create-id": "c1" });
   });
 });
 
@@ -87,13 +88,14 @@ describe("planPod: podManifest merged over the defaults", () => {
 
   it("keeps the user's command, metadata.name and pod-level settings; our labels win", () => {
     const { manifest } = plan({
-      metadata: { name: "fixed", labels: { "org.llm-sandbox.session": "forged", team: "a" } },
+      metadata: { name: "fixed", labels: { "org.llm-sandbox.session": "forged", team: "a" }, annotations: { "org.llm-sandbox.create-id": "forged", note: "n" } },
       spec: { containers: [{ command: ["/init"] }], nodeSelector: { pool: "sandboxes" }, securityContext: { runAsUser: 2000 } },
     });
     const metadata = manifest.metadata as any;
     const podSpec = manifest.spec as any;
     expect(metadata.name).toBe("fixed");
     expect(metadata.labels).toMatchObject({ "org.llm-sandbox.session": "abc", team: "a" });
+    expect(metadata.annotations).toMatchObject({ "org.llm-sandbox.create-id": "c1", note: "n" });
     expect(podSpec.containers[0].command).toEqual(["/init"]);
     expect(podSpec.nodeSelector).toEqual({ pool: "sandboxes" });
     expect(podSpec.securityContext).toMatchObject({ runAsUser: 2000, runAsNonRoot: true });

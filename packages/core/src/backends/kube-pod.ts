@@ -25,9 +25,13 @@ done
 exit 0`;
 /** kubectl's annotation for the container `kubectl exec` and `kubectl logs` pick. */
 const DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container";
+/** The id of the create call that made the pod: a repeated POST recognises its own pod by it. */
+export const CREATE_ANNOTATION = "org.llm-sandbox.create-id";
 
 export interface PodRequest {
   readonly name: string;
+  /** Unique to this create call (see CREATE_ANNOTATION). */
+  readonly createId: string;
   readonly namespace: string;
   readonly spec: ContainerSpec;
   readonly podManifest?: Readonly<Json>;
@@ -56,7 +60,7 @@ export function labelValue(value: string): string {
 /** CPU cores as a Kubernetes quantity ("1", "500m"). */
 const cpuQuantity = (cores: number) => (Number.isInteger(cores) ? String(cores) : `${Math.max(1, Math.round(cores * 1000))}m`);
 
-export function planPod({ name, namespace, spec, podManifest = {}, envVars = {} }: PodRequest): PodPlan {
+export function planPod({ name, createId, namespace, spec, podManifest = {}, envVars = {} }: PodRequest): PodPlan {
   const { uid, gid } = numericUser(spec.user);
   const mounts = Object.entries(spec.tmpfs).map(([path, bytes], index) => ({ path, bytes, volume: `llm-sandbox-fs-${index}` }));
   const containerSecurity = {
@@ -136,6 +140,7 @@ export function planPod({ name, namespace, spec, podManifest = {}, envVars = {} 
     ...(metadata.labels as Json | undefined),
     ...Object.fromEntries(Object.entries(spec.labels).map(([key, value]) => [key, labelValue(value)])),
   };
+  metadata.annotations = { ...(metadata.annotations as Json | undefined), [CREATE_ANNOTATION]: createId };
   metadata.namespace = namespace;
   return { manifest: merged, container };
 }

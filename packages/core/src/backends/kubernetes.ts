@@ -18,7 +18,7 @@ import {
   withChunkedStdin,
   withEnvironment,
 } from "./kube-exec.js";
-import { planPod, podProgress, type PodObject } from "./kube-pod.js";
+import { CREATE_ANNOTATION, planPod, podProgress, type PodObject } from "./kube-pod.js";
 
 export interface KubernetesBackendOptions {
   /** A kubeconfig path or a KubeConfig of @kubernetes/client-node (default: found as kubectl finds it). */
@@ -66,6 +66,7 @@ const protocols = new Map<string, Promise<string>>();
  */
 export class KubernetesBackend implements BackendAdapter {
   readonly kind = SandboxBackend.KUBERNETES;
+  readonly fixedExecUser = true;
   readonly #options: KubernetesBackendOptions;
   #target: Promise<KubeTarget> | undefined;
   /** The connection once made (for the synchronous removal at process exit). */
@@ -84,15 +85,18 @@ export class KubernetesBackend implements BackendAdapter {
     const manifestNamespace = (this.#options.podManifest?.metadata as { namespace?: unknown } | undefined)?.namespace;
     const namespace = this.#options.namespace ?? (typeof manifestNamespace === "string" ? manifestNamespace : target.namespace);
     const session = spec.labels[LABELS.session] ?? newId();
+    // Every create makes a pod of its own, also when several carry one session label (a pool's containers do).
+    const createId = newId(4);
     const { manifest, container } = planPod({
-      name: `llm-sandbox-${(spec.labels[LABELS.language] ?? "pod").toLowerCase()}-${session}`,
+      name: `llm-sandbox-${(spec.labels[LABELS.language] ?? "pod").toLowerCase()}-${session}-${createId}`,
+      createId,
       namespace,
       spec,
       ...(this.#options.podManifest ? { podManifest: this.#options.podManifest } : {}),
       ...(this.#options.envVars ? { envVars: this.#options.envVars } : {}),
     });
     const name = (manifest.metadata as { name: string }).name;
-    await this.#createPod(target, namespace, name, manifest, session);
+    await this.#createPod(target, namespace, name, manifest, createId);
     try {
       const pod = await this.#waitRunning(target, namespace, name, container);
       this.#pods.set(name, { namespace, container, uid: podUid(pod, container) });
@@ -211,8 +215,8 @@ export class KubernetesBackend implements BackendAdapter {
     return kubeRequest<PodObject>(target.config, { method: "GET", path: podPath(namespace, name), idempotent: true });
   }
 
-  /** POST, retried only because a repeat is recognisable: a 409 for a pod carrying our session label is ours. */
-  async #createPod(target: KubeTarget, namespace: string, name: string, manifest: object, session: string): Promise<void> {
+  /** POST, retried only because a repeat is recognisable: a 409 for a pod carrying this create's id is ours. */
+  async #createPod(target: KubeTarget, namespace: string, name: string, manifest: object, createId: string): Promise<void> {
     try {
       await kubeRequest(target.config, {
         method: "POST",
@@ -225,7 +229,7 @@ export class KubernetesBackend implements BackendAdapter {
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 409) {
         const existing = await this.#readPod(target, namespace, name).catch(() => undefined);
-        if (existing?.metadata?.labels?.[LABELS.session] === session) return;
+        if (existing?.metadata?.annotations?.[CREATE_ANNOTATION] === createId) return;
         throw new ContainerError(`A pod named ${name} already exists in namespace ${namespace}`, { cause: error });
       }
       throw apiError(`Cannot create pod ${name} in namespace ${namespace}`, error);

@@ -19,6 +19,12 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", (backend) 
   const engine = backend.options;
   const labelled = (pool: PoolManager) => backend.sandboxes(pool.id);
   const exists = (id: string) => backend.exists(id);
+  /**
+   * A container reset through plain execs is reused where the reset's kill step is untraceable; elsewhere
+   * (Kubernetes on a node without Yama) it is replaced.
+   */
+  const expectPlainResetOutcome = (next: string | undefined, used: string | undefined) =>
+    backend.plainResetReuses ? expect(next).toBe(used) : expect(next).not.toBe(used);
   /** A small pool without warm interpreters: these tests are about the pool's rules. */
   const smallPool = (config: PoolConfig, lang = "python") =>
     createPoolManager({ ...engine, lang, warmInterpreter: false, config });
@@ -48,7 +54,7 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", (backend) 
     await first.close();
   });
 
-  it("WAIT: times out after acquisitionTimeout; a release from elsewhere wakes a waiter with the same container", async () => {
+  it("WAIT: times out after acquisitionTimeout; a release from elsewhere wakes a waiter", async () => {
     await using pool = smallPool({ maxPoolSize: 1, acquisitionTimeout: 0.1 });
     const holder = await createSession({ pool }).open();
     const started = Date.now();
@@ -67,7 +73,7 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", (backend) 
     expect(patient.getStats().waiting).toBe(1);
     await first.close();
     const second = await waiting;
-    expect(second.containerId).toBe(container);
+    expectPlainResetOutcome(second.containerId, container);
     expect((await second.run("print(2)")).stdout).toBe("2\n");
     await second.close();
     await holder.close();
@@ -131,7 +137,9 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", (backend) 
   });
 
   it("health checks remove idle containers beyond minPoolSize after idleTimeout and replace one that died", async () => {
-    await using pool = smallPool({ maxPoolSize: 3, minPoolSize: 1, healthCheckInterval: 0.5, idleTimeout: 1 });
+    // With warm Python, whose reset every backend reuses, so that used containers stay to idle out.
+    const config = { maxPoolSize: 3, minPoolSize: 1, healthCheckInterval: 0.5, idleTimeout: 1 };
+    await using pool = createPoolManager({ ...engine, lang: "python", config });
     await pool.ready();
     const sessions = await Promise.all([createSession({ pool }).open(), createSession({ pool }).open()]);
     await Promise.all(sessions.map((session) => session.close()));
@@ -196,7 +204,7 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", (backend) 
     const container = a.containerId;
     await a.close();
     const b = await createSession({ pool }).open();
-    expect(b.containerId).toBe(container);
+    expectPlainResetOutcome(b.containerId, container);
     const listing = await b.executeCommand("ls -A /sandbox; ls -A /tmp; for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done");
     expect(listing.stdout).not.toContain("a.txt");
     expect(listing.stdout).not.toContain("sleep 1000");
@@ -270,7 +278,7 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", (backend) 
     await first.close();
     const second = new InteractiveSandboxSession({ pool });
     await second.open();
-    expect(second.containerId).toBe(container);
+    expectPlainResetOutcome(second.containerId, container);
     expect((await second.run("'secret' in globals()")).value).toBe("False");
     const kernels = await second.executeCommand("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done | grep -c 'llm-sandbox-kerne[l]' || true");
     expect(kernels.stdout.trim()).toBe("1");

@@ -69,6 +69,8 @@ interface Pooled {
   uses: number;
   open?: OpenContainer;
   warm?: WarmRunner;
+  /** Used once and replaced: no reset could kill its processes untraceably (see #build). */
+  singleUse?: boolean;
   lease?: ContainerLease;
   readonly stop: AbortController;
 }
@@ -130,6 +132,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
   #counters = { created: 0, acquired: 0, reused: 0, resetFailures: 0 };
   /** Set when a warm interpreter declined to run on this host: the pool goes on without them. */
   #warmDeclined = false;
+  #singleUseReported = false;
 
   constructor(options: PoolManagerOptions = {}) {
     const { config, warmInterpreter, ...sessionOptions } = options ?? {};
@@ -277,7 +280,8 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     return (
       (maxContainerLifetime !== null && Date.now() - container.createdAt >= maxContainerLifetime * 1000) ||
       (maxContainerUses != null && container.uses >= maxContainerUses) ||
-      (container.warm !== undefined && !container.warm.alive)
+      (container.warm !== undefined && !container.warm.alive) ||
+      (container.singleUse === true && container.uses > 0)
     );
   }
 
@@ -416,6 +420,10 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     if (this.#closeSignal.signal.aborted) return;
     await this.#setUp(open);
     if (container.temporary) return;
+    // Where every exec runs as the session's user and gid (Kubernetes), a reset's kill step is as traceable by the
+    // session's processes as they are by it — unless the kernel forbids tracing non-descendants (Yama), read here
+    // before any user code runs, or a warm interpreter kills them from a process none can trace.
+    const traceableKillStep = this.#backend.fixedExecUser === true && (await this.#sameUserTracing(open));
     // The first container's files are the baseline, taken before anything else runs in it; the others need it
     // only for their first reset, so their warm interpreters start meanwhile.
     if (!this.#baseline) {
@@ -444,6 +452,27 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
         void warm.ended?.then(() => this.#onWarmEnded(container));
       }
     }
+    if (traceableKillStep && !container.warm?.clear) {
+      container.singleUse = true;
+      if (!this.#singleUseReported) {
+        this.#singleUseReported = true;
+        this.#logger.warn(
+          `pool ${this.id}: containers are used once and replaced, not reset: on ${this.#backend.kind} a reset runs as ` +
+            "the session's own user, and this node lets a process trace others of its user (kernel.yama.ptrace_scope 0), " +
+            "so what a session left running could stop the reset. Nodes with ptrace_scope >= 1, or Python's warm " +
+            "interpreter, allow reuse.",
+        );
+      }
+    }
+  }
+
+  /** Whether a process here may trace any other of its user: no Yama restriction (kernel.yama.ptrace_scope 0 or absent). */
+  async #sameUserTracing(container: OpenContainer): Promise<boolean> {
+    const { output } = await this.#exec(container, {
+      argv: ["/bin/sh", "-c", "cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 0"],
+      description: "pool tracing probe",
+    });
+    return !(Number(output.stdout.trim()) >= 1);
   }
 
   #containerSpec(image: string): ContainerSpec {

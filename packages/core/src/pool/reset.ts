@@ -1,19 +1,21 @@
 /**
  * The shell scripts that take a pool's baseline and put a used container back to it, in two steps: first every
  * process a session left is killed (KILL_SCRIPT, or a protected warm interpreter does it), then the files are
- * restored (RESTORE_SCRIPT) — when no process of the session is left to interfere. They need only POSIX sh, find,
- * stat, tar and cksum.
+ * restored (RESTORE_SCRIPT) — when no process of the session is left to interfere. They need only POSIX sh, GNU find,
+ * stat and tar, and cksum.
  */
 
 /** Prints a checksum of the names, types, modes, owners and sizes of everything under the given directories. */
 const FINGERPRINT = `fingerprint() { find "$@" -exec stat -c '%n|%F|%a|%u|%g|%s' {} + 2>/dev/null | LC_ALL=C sort | cksum; }`;
 
 /**
- * Writes a tar of the in-memory mounts (`$@`, relative to /) to stdout; their fingerprint is the last line on stderr.
+ * Writes a tar of what the in-memory mounts (`$@`, relative to /) hold to stdout; their fingerprint is the last line
+ * on stderr. The mount points themselves are not in it: a restore empties and refills them but never retimes or
+ * chmods them, which only their owner may do (on Kubernetes, an emptyDir belongs to root).
  */
 export const SNAPSHOT_SCRIPT = `${FINGERPRINT}
 cd / || exit 2
-tar -c -f - -- "$@" || exit 1
+find "$@" -mindepth 1 -maxdepth 1 -print0 | tar -c -f - --null -T - || exit 1
 fingerprint "$@" >&2`;
 
 /**
