@@ -116,11 +116,14 @@ async function startDockerd(logger: Logger): Promise<Start> {
   return spawnDetached(dockerd, [], DOCKERD_LOG);
 }
 
-/** Starts a daemon in its own session (a Ctrl-C of setup does not reach it; it outlives setup), logging to `log`. */
+/**
+ * Starts a daemon in its own session (a Ctrl-C of setup does not reach it; it outlives setup), logging to `log`, in
+ * `/`: it must not hold, or depend on, the directory setup ran in (Podman's conmon fails once that is deleted).
+ */
 function spawnDetached(program: string, args: readonly string[], log: string, env: NodeJS.ProcessEnv = process.env): Start {
   const fd = openSync(log, "a");
   try {
-    const child = spawn(program, args, { detached: true, stdio: ["ignore", fd, fd], env });
+    const child = spawn(program, args, { detached: true, cwd: "/", stdio: ["ignore", fd, fd], env });
     let exited = false;
     child.on("exit", () => (exited = true));
     child.on("error", () => (exited = true));
