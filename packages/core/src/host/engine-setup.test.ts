@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runningDaemonPid } from "./engine-setup.js";
+import { runningDaemonPid, spawnDetached } from "./engine-setup.js";
 
 describe("runningDaemonPid", () => {
   const dir = mkdtempSync(join(tmpdir(), "llm-sandbox-pidfile-"));
@@ -31,5 +31,19 @@ describe("runningDaemonPid", () => {
     expect(runningDaemonPid(pidFile, "dockerd")).toBeUndefined();
     writeFileSync(pidFile, "not a pid");
     expect(runningDaemonPid(pidFile, "dockerd")).toBeUndefined();
+  });
+});
+
+describe("spawnDetached", () => {
+  it("starts the daemon in /, whatever directory setup runs in", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "llm-sandbox-daemon-"));
+    try {
+      const log = join(dir, "daemon.log");
+      const started = spawnDetached("/bin/sh", ["-c", "pwd"], log);
+      await expect.poll(() => started.how === "spawned" && started.exited()).toBe(true);
+      expect(readFileSync(log, "utf8")).toBe("/\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

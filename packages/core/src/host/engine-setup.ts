@@ -120,7 +120,7 @@ async function startDockerd(logger: Logger): Promise<Start> {
  * Starts a daemon in its own session (a Ctrl-C of setup does not reach it; it outlives setup), logging to `log`, in
  * `/`: it must not hold, or depend on, the directory setup ran in (Podman's conmon fails once that is deleted).
  */
-function spawnDetached(program: string, args: readonly string[], log: string, env: NodeJS.ProcessEnv = process.env): Start {
+export function spawnDetached(program: string, args: readonly string[], log: string, env: NodeJS.ProcessEnv = process.env): Start {
   const fd = openSync(log, "a");
   try {
     const child = spawn(program, args, { detached: true, cwd: "/", stdio: ["ignore", fd, fd], env });
