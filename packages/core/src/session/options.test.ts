@@ -1,4 +1,5 @@
 import {
+  createPoolManager,
   createSession,
   LanguageNotSupportedError,
   MicromambaSession,
@@ -33,6 +34,12 @@ describe("session options", () => {
     expect(message).toContain("Only one of 'image' or 'dockerfile'");
     expect(message).toContain("defaultTimeout");
     expect(message).toContain("memory");
+  });
+
+  it("library names: option-like ones are refused for sessions and pools alike; the rest are trimmed", () => {
+    expect(refusal(() => createSession({ libraries: ["--index-url=http://evil"] }))).toMatch(/Invalid library name\(s\): "--index-url=http:\/\/evil"/);
+    expect(refusal(() => createPoolManager({ libraries: ["numpy", "-e ."] }))).toMatch(/Invalid library name\(s\): "-e \."/);
+    expect(createSession({ libraries: [" is-number@7.0.0 "] }).options.libraries).toEqual(["is-number@7.0.0"]);
   });
 
   it("unknown options are refused instead of silently ignored", () => {

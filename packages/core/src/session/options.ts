@@ -116,7 +116,7 @@ export const sessionOptionsSchema = z
     maxOutputBytes: z.number().int().positive().default(10 * 1024 * 1024),
     packageIndexes: packageIndexesSchema.default({}),
     /** Libraries installed when the session opens. */
-    libraries: z.array(z.string()).default([]),
+    libraries: z.array(z.string()).default([]).transform(validateLibraries),
     /** Extra CA certificates (file paths or PEM text) trusted by pip, npm, curl, … inside the sandbox. */
     extraCaCerts: z.array(z.string().min(1)).default([]),
     /** Extra labels on everything the session creates. */

@@ -126,7 +126,6 @@ export class SandboxSession implements AsyncDisposable {
   constructor(options: SessionOptions = {}) {
     this.options = parseOptions(sessionOptionsSchema, sourcedOptions(options ?? {}));
     this.language = getLanguageHandler(this.options.lang);
-    validateLibraries(this.options.libraries);
     this.logger = this.options.logger ?? (this.options.verbose ? stderrLogger : silentLogger);
     this.enforcePolicy(undefined, this.options.libraries);
   }
