@@ -4,13 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SupportedLanguage } from "../enums.js";
-import { ValidationError } from "../errors.js";
+import { LanguageNotSupportedError, ValidationError } from "../errors.js";
 import { parseCppError } from "./cpp.js";
 import { parseGoError } from "./go.js";
 import { compileAndRun, type SandboxContext } from "./handler.js";
 import { parseJavaError } from "./java.js";
 import { parseRError } from "./r.js";
-import { getLanguageHandler, supportedLanguages } from "./registry.js";
+import { python } from "./python.js";
+import { getLanguageHandler, registerLanguageHandler, supportedLanguages } from "./registry.js";
 import { parseRubyError } from "./ruby.js";
 
 const context = (packageIndexes: SandboxContext["packageIndexes"] = {}): SandboxContext => ({ workdir: "/sandbox", packageIndexes });
@@ -184,5 +185,17 @@ describe("compileAndRun (the shell script, run by the host's sh)", () => {
     const cache = join(dir, "cache");
     expect(run("echo ran", cache, `echo half > "$SANDBOX_BUILD"; echo 'syntax error' >&2; exit 4`)).toEqual({ stdout: "", status: 4 });
     expect(readdirSync(join(cache, "test"))).toEqual([]);
+  });
+});
+
+describe("registerLanguageHandler", () => {
+  afterEach(() => registerLanguageHandler(python));
+
+  it("replacing a language drops the old handler's aliases", () => {
+    const replacement = { ...python, aliases: ["snake"] };
+    registerLanguageHandler(replacement);
+    expect(getLanguageHandler("python")).toBe(replacement);
+    expect(getLanguageHandler("snake")).toBe(replacement);
+    expect(() => getLanguageHandler("py")).toThrow(LanguageNotSupportedError);
   });
 });

@@ -15,6 +15,9 @@ const byAlias = new Map<string, LanguageHandler>();
 
 /** Adds (or replaces) a language; custom handlers work through every backend like built-in ones. */
 export function registerLanguageHandler(handler: LanguageHandler): void {
+  // A replaced handler's aliases go with it: they must not keep resolving to the old one.
+  const replaced = handlers.get(handler.name);
+  for (const [alias, owner] of byAlias) if (owner === replaced) byAlias.delete(alias);
   handlers.set(handler.name, handler);
   for (const name of [handler.name, ...handler.aliases]) byAlias.set(name.toLowerCase(), handler);
 }
