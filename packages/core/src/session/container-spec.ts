@@ -8,7 +8,7 @@ import type { LanguageHandler } from "../languages/handler.js";
 import type { ParsedSessionOptions } from "./options.js";
 
 /** The memory limit when `runtimeConfigs.memory` is not given. */
-export const DEFAULT_MEMORY = "1g";
+const DEFAULT_MEMORY = "1g";
 
 /** Where the CA bundle for extra certificates goes (the workdir may be user-visible; /tmp is ours too). */
 export const CA_BUNDLE = "/tmp/.llm-sandbox-ca.pem";
@@ -34,6 +34,11 @@ export async function sandboxImage(
   return { image };
 }
 
+/** The container's memory limit in bytes (undefined when turned off): one reading for the spec and OOM reports. */
+export function memoryLimitBytes(configs: ParsedSessionOptions["runtimeConfigs"]): number | undefined {
+  return configs.memory === false ? undefined : parseSize(configs.memory ?? DEFAULT_MEMORY);
+}
+
 /**
  * The secure defaults, adjusted by `runtimeConfigs` (see docs/security.md). One definition for sessions and pools:
  * `ownerId` names the session (or pool) the container belongs to in its labels.
@@ -52,7 +57,7 @@ export function secureContainerSpec(
     const chosen = value === undefined ? fallback : value;
     return chosen === false ? undefined : parseSize(chosen);
   };
-  const memoryBytes = sizeOf(configs.memory, DEFAULT_MEMORY);
+  const memoryBytes = memoryLimitBytes(configs);
   // In-memory mounts are charged to the memory limit. By default they share it (half for the workdir, a quarter for
   // /tmp), so filling them ends in "No space left on device" instead of an out-of-memory kill of the sandbox.
   const tmpfs: Record<string, number> = {};

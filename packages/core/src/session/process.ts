@@ -159,13 +159,12 @@ export async function runProcess(
   request: ProcessRequest,
   launcher?: ProcessLauncher,
 ): Promise<ProcessOutput> {
+  if (request.signal?.aborted) throw new SandboxAbortError();
   const runId = request.runId ?? newId();
   const env = { ...request.env, [RUN_MARKER]: runId };
   const runner = launcher?.launch({ ...pickLaunch(request), env });
   const started = performance.now();
   const capture = new OutputCapture(request);
-
-  if (request.signal?.aborted) throw new SandboxAbortError();
 
   const detach = new AbortController();
   let interrupted: "timeout" | "abort" | undefined;

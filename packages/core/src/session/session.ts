@@ -19,7 +19,6 @@ import {
 import { newId } from "../internal/ids.js";
 import { type Logger, silentLogger, stderrLogger } from "../internal/logger.js";
 import { resolveSandboxPath } from "../internal/sandbox-path.js";
-import { parseSize } from "../internal/sizes.js";
 import { extractArchive, packHostPath } from "../internal/tar.js";
 import type { LanguageHandler, SandboxCommand, SandboxContext } from "../languages/handler.js";
 import { getLanguageHandler } from "../languages/registry.js";
@@ -27,7 +26,7 @@ import { ConsoleOutput, type ExecutionErrorInfo, ExecutionResult } from "../resu
 import { describeViolations, type SecurityCheckResult, type SecurityPolicy } from "../security/policy.js";
 import { createBackend } from "./backend-factory.js";
 import { type ContainerLease, sourcedOptions } from "./container-source.js";
-import { CA_BUNDLE, DEFAULT_MEMORY, sandboxImage, secureContainerSpec } from "./container-spec.js";
+import { CA_BUNDLE, memoryLimitBytes, sandboxImage, secureContainerSpec } from "./container-spec.js";
 import { onProcessExit } from "./exit-cleanup.js";
 import { KILLED_EXIT_CODE, OOM_COUNTER_SCRIPT, oomKills, outOfMemoryError } from "./out-of-memory.js";
 import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema, validateLibraries } from "./options.js";
@@ -246,11 +245,10 @@ export class SandboxSession implements AsyncDisposable {
 
   /** Runs commands in order and stops at the first failure, returning its output (else the last output). */
   async executeCommands(commands: readonly CommandSpec[], options: Omit<CommandOptions, "workdir"> = {}): Promise<ConsoleOutput> {
-    const steps = commands.map((spec) =>
-      typeof spec === "string" || Array.isArray(spec)
-        ? { argv: commandArgv(spec as string | readonly string[]), workdir: undefined }
-        : { argv: commandArgv((spec as { command: string | readonly string[] }).command), workdir: (spec as { workdir?: string }).workdir },
-    );
+    const steps = commands.map((spec) => {
+      const { command, workdir } = typeof spec === "object" && "command" in spec ? spec : { command: spec, workdir: undefined };
+      return { argv: commandArgv(command), workdir };
+    });
     return this.exclusive(async (container) => {
       let last = new ConsoleOutput({ exitCode: 0 });
       for (const step of steps) {
@@ -297,7 +295,7 @@ export class SandboxSession implements AsyncDisposable {
       }),
     );
     if (output.exitCode !== 0) {
-      if (/No such file|Cannot stat|can't change directory|can't cd|No such/i.test(output.stderr)) throw new FileNotFoundError(source, "sandbox");
+      if (/No such|Cannot stat|can't change directory|can't cd/i.test(output.stderr)) throw new FileNotFoundError(source, "sandbox");
       throw new ContainerError(`Copy from ${source} failed: ${output.stderr.trim()}`);
     }
     if (output.stdoutTruncated) throw new ResourceError(`${source} is larger than ${MAX_TRANSFER_BYTES} bytes`);
@@ -366,8 +364,7 @@ export class SandboxSession implements AsyncDisposable {
       const kills = oomKills(output.stdout);
       if (kills === undefined || kills <= this.#oomKills) return undefined;
       this.#oomKills = kills;
-      const memory = this.options.runtimeConfigs.memory;
-      return outOfMemoryError(memory === false ? undefined : parseSize(memory ?? DEFAULT_MEMORY));
+      return outOfMemoryError(memoryLimitBytes(this.options.runtimeConfigs));
     } catch (error) {
       this.logger.warn(`out-of-memory check failed: ${error}`);
       return undefined;

@@ -57,10 +57,15 @@ export const defaultSessionFactory: SessionFactory = (options) =>
 function prepare(options: SessionProviderOptions, reuse: SandboxInfo["reuse"]) {
   const { languages, createSession = defaultSessionFactory, plots, ...sessionOptions } = options;
   const handlers = [...new Set((languages ?? supportedLanguages()).map((name) => getLanguageHandler(name)))];
-  const capturesPlots = plots ?? (options.createSession === undefined && handlers.some((h) => plotLanguages().includes(h.name)));
-  const info = describeSessions(parseOptions(sessionOptionsSchema, sessionOptions), handlers, reuse, capturesPlots);
+  const parsed = parseOptions(sessionOptionsSchema, sessionOptions);
+  const info = describeSessions(parsed, handlers, reuse, capturesPlots(plots, options.createSession, handlers));
   const make = (language: string) => createSession({ ...sessionOptions, lang: getLanguageHandler(language).name });
   return { info, make };
+}
+
+/** Whether the model is told how to show plots: as asked, else when the default factory serves a language with plot capture. */
+function capturesPlots(plots: boolean | undefined, createSession: SessionFactory | undefined, languages: readonly LanguageHandler[]): boolean {
+  return plots ?? (createSession === undefined && languages.some((language) => plotLanguages().includes(language.name)));
 }
 
 function describeSessions(options: ParsedSessionOptions, languages: readonly LanguageHandler[], reuse: SandboxInfo["reuse"], plots: boolean): SandboxInfo {
@@ -135,8 +140,7 @@ export function pooled(pool: ContainerSource, options: PooledProviderOptions = {
   const { createSession = defaultSessionFactory, plots, ...sessionOptions } = options;
   const language = getLanguageHandler(pool.language);
   const parsed = parseOptions(sessionOptionsSchema, sourcedOptions({ ...sessionOptions, pool }));
-  const capturesPlots = plots ?? (options.createSession === undefined && plotLanguages().includes(language.name));
-  return sessionPerCall(describeSessions(parsed, [language], "pool", capturesPlots), () =>
+  return sessionPerCall(describeSessions(parsed, [language], "pool", capturesPlots(plots, options.createSession, [language])), () =>
     createSession({ ...sessionOptions, pool, lang: language.name }),
   );
 }
