@@ -104,10 +104,9 @@ async function setup(args: string[], signal: AbortSignal): Promise<number> {
   const logger = cliLogger(verbose);
   const dirs = values.images?.flatMap((list) => list.split(",")).map((d) => d.trim()).filter(Boolean);
   if (values.images && !dirs?.length) throw new UsageError("--images needs a comma-separated list of image directories");
-  const unknown = dirs?.filter((d) => !managedImageDirs().includes(d)) ?? [];
-  if (unknown.length) {
-    throw new UsageError(`no image directory ${unknown.join(", ")} (there are: ${managedImageDirs().join(", ")})`);
-  }
+  const available = managedImageDirs();
+  const unknown = dirs?.filter((d) => !available.includes(d)) ?? [];
+  if (unknown.length) throw new UsageError(`no image directory ${unknown.join(", ")} (there are: ${available.join(", ")})`);
   const engines = values.podman ? ["podman"] : ["docker"];
   if (values["test-fixtures"] && !engines.includes("podman")) engines.push("podman");
   const rows: string[][] = [];

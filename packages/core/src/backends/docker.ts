@@ -212,7 +212,7 @@ export class DockerBackend implements BackendAdapter {
     let first = true;
     let startFailure: string | undefined;
     const demux = new FrameDemuxer((which, payload) => {
-      if (first && START_FAILURE.test(Buffer.from(payload.subarray(0, 200)).toString())) startFailure = Buffer.from(payload).toString();
+      if (first && START_FAILURE.test(payload.toString("utf8", 0, 200))) startFailure = payload.toString();
       first = false;
       if (startFailure) return;
       if (which === "stdout") request.onStdout?.(payload);

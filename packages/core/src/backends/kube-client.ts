@@ -93,6 +93,10 @@ export async function connectKube(options: KubeConnectOptions, env: NodeJS.Proce
   return { config, namespace, module };
 }
 
+/** The REST path of a namespace's pods, or of one pod. */
+export const podsPath = (namespace: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`;
+export const podPath = (namespace: string, name: string): string => `${podsPath(namespace)}/${encodeURIComponent(name)}`;
+
 /** A failed API call: the HTTP status and the server's `metav1.Status` reason and message. */
 export class KubeApiError extends Error {
   constructor(

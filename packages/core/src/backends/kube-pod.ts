@@ -24,7 +24,7 @@ const SEED_SCRIPT = `for p; do
 done
 exit 0`;
 /** kubectl's annotation for the container `kubectl exec` and `kubectl logs` pick. */
-const DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container";
+export const DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container";
 /** The id of the create call that made the pod: a repeated POST recognises its own pod by it. */
 export const CREATE_ANNOTATION = "org.llm-sandbox.create-id";
 

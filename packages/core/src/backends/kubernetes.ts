@@ -6,7 +6,7 @@ import { ContainerError, ImagePullError, SandboxAbortError, SandboxError, Sandbo
 import { newId } from "../internal/ids.js";
 import { LABELS } from "../internal/labels.js";
 import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, PROGRAM_NOT_FOUND, programNotFound } from "./backend.js";
-import { connectKube, KubeApiError, kubeRequest, type KubeTarget } from "./kube-client.js";
+import { connectKube, KubeApiError, kubeRequest, type KubeTarget, podPath, podsPath } from "./kube-client.js";
 import {
   Channel,
   closeStdinFrame,
@@ -18,7 +18,7 @@ import {
   withChunkedStdin,
   withEnvironment,
 } from "./kube-exec.js";
-import { CREATE_ANNOTATION, planPod, podProgress, type PodObject } from "./kube-pod.js";
+import { CREATE_ANNOTATION, DEFAULT_CONTAINER_ANNOTATION, planPod, podProgress, type PodObject } from "./kube-pod.js";
 
 export interface KubernetesBackendOptions {
   /** A kubeconfig path or a KubeConfig of @kubernetes/client-node (default: found as kubectl finds it). */
@@ -82,8 +82,7 @@ export class KubernetesBackend implements BackendAdapter {
 
   async create(spec: ContainerSpec): Promise<string> {
     const target = await this.#connect();
-    const manifestNamespace = (this.#options.podManifest?.metadata as { namespace?: unknown } | undefined)?.namespace;
-    const namespace = this.#options.namespace ?? (typeof manifestNamespace === "string" ? manifestNamespace : target.namespace);
+    const namespace = target.namespace;
     const session = spec.labels[LABELS.session] ?? newId();
     // Every create makes a pod of its own, also when several carry one session label (a pool's containers do).
     const createId = newId(4);
@@ -115,7 +114,7 @@ export class KubernetesBackend implements BackendAdapter {
   /** Reads a pod this adapter did not create (waiting while it is Pending) and remembers how to exec in it. */
   async #describe(name: string): Promise<PodTarget & { readonly gid: number | undefined }> {
     const target = await this.#connect();
-    const namespace = this.#options.namespace ?? target.namespace;
+    const namespace = target.namespace;
     let pod: PodObject;
     try {
       pod = await this.#readPod(target, namespace, name);
@@ -123,8 +122,7 @@ export class KubernetesBackend implements BackendAdapter {
       if (error instanceof KubeApiError && error.status === 404) throw new ContainerError(`Pod ${name} not found in namespace ${namespace}`);
       throw apiError(`Cannot read pod ${name}`, error);
     }
-    const container =
-      pod.metadata?.annotations?.["kubectl.kubernetes.io/default-container"] ?? pod.spec?.containers?.[0]?.name ?? "";
+    const container = pod.metadata?.annotations?.[DEFAULT_CONTAINER_ANNOTATION] ?? pod.spec?.containers?.[0]?.name ?? "";
     const phase = pod.status?.phase;
     if (phase === "Pending") pod = await this.#waitRunning(target, namespace, name, container);
     else if (phase !== "Running") throw new ContainerError(`Pod ${name} is not running (phase ${phase ?? "unknown"})`);
@@ -177,7 +175,7 @@ export class KubernetesBackend implements BackendAdapter {
 
   async remove(name: string): Promise<void> {
     const target = await this.#connect();
-    const namespace = this.#pods.get(name)?.namespace ?? this.#options.namespace ?? target.namespace;
+    const namespace = this.#pods.get(name)?.namespace ?? target.namespace;
     await this.#deletePod(target, namespace, name);
     this.#pods.delete(name);
   }
@@ -186,7 +184,7 @@ export class KubernetesBackend implements BackendAdapter {
   removeSync(name: string): void {
     const target = this.#settled;
     if (!target) return;
-    const namespace = this.#pods.get(name)?.namespace ?? this.#options.namespace ?? target.namespace;
+    const namespace = this.#pods.get(name)?.namespace ?? target.namespace;
     spawnSync(process.execPath, ["--input-type=module", "-e", REMOVE_SCRIPT], {
       // From here the optional package resolves as it does for this module.
       cwd: dirname(fileURLToPath(import.meta.url)),
@@ -196,18 +194,27 @@ export class KubernetesBackend implements BackendAdapter {
     });
   }
 
+  /**
+   * The connection, made once. Its namespace is where this adapter's pods live: the option, else the pod manifest's,
+   * else the context's (so pods it attaches to and removes are looked for where it creates them).
+   */
   #connect(): Promise<KubeTarget> {
-    this.#target ??= connectKube({
-      ...(this.#options.kubeConfig ? { kubeConfig: this.#options.kubeConfig } : {}),
-      ...(this.#options.kubeContext ? { kubeContext: this.#options.kubeContext } : {}),
-      ...(this.#options.namespace ? { namespace: this.#options.namespace } : {}),
-    }).then(
-      (target) => (this.#settled = target),
-      (error: unknown) => {
-        this.#target = undefined;
-        throw error;
-      },
-    );
+    if (!this.#target) {
+      const { kubeConfig, kubeContext, podManifest } = this.#options;
+      const manifestNamespace = (podManifest?.metadata as { namespace?: unknown } | undefined)?.namespace;
+      const namespace = this.#options.namespace ?? (typeof manifestNamespace === "string" ? manifestNamespace : undefined);
+      this.#target = connectKube({
+        ...(kubeConfig ? { kubeConfig } : {}),
+        ...(kubeContext ? { kubeContext } : {}),
+        ...(namespace !== undefined ? { namespace } : {}),
+      }).then(
+        (target) => (this.#settled = target),
+        (error: unknown) => {
+          this.#target = undefined;
+          throw error;
+        },
+      );
+    }
     return this.#target;
   }
 
@@ -220,7 +227,7 @@ export class KubernetesBackend implements BackendAdapter {
     try {
       await kubeRequest(target.config, {
         method: "POST",
-        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+        path: podsPath(namespace),
         // The server refuses fields it does not know (a misspelt podManifest key) instead of dropping them.
         query: { fieldValidation: "Strict" },
         body: manifest,
@@ -394,9 +401,6 @@ function formatEvents(events: readonly PodEvent[]): string {
   if (events.length === 0) return "";
   return `\nPod events:\n${events.map((e) => `  ${e.type ?? ""} ${e.reason ?? ""}: ${e.message}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ""}`).join("\n")}`;
 }
-
-const podPath = (namespace: string, name: string) =>
-  `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`;
 
 function securityOf(pod: PodObject, container: string, key: "runAsUser" | "runAsGroup"): number | undefined {
   const own = pod.spec?.containers?.find((c) => c.name === container)?.securityContext?.[key];

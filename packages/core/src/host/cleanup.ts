@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type Docker from "dockerode";
-import { connectKube, type KubeConnectOptions, kubeRequest } from "../backends/kube-client.js";
+import { connectKube, type KubeConnectOptions, kubeRequest, podPath, podsPath } from "../backends/kube-client.js";
 import { labelValue, type PodObject } from "../backends/kube-pod.js";
 import { LABELS } from "../internal/labels.js";
 import { silentLogger, type Logger } from "../internal/logger.js";
@@ -77,7 +77,7 @@ export async function cleanupPods(options: CleanupOptions & KubeConnectOptions =
   const target = await connectKube(options);
   const pods = await kubeRequest<{ items?: PodObject[] }>(target.config, {
     method: "GET",
-    path: `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods`,
+    path: podsPath(target.namespace),
     query: { labelSelector: `${LABELS.managed}=true` },
     idempotent: true,
   });
@@ -88,7 +88,7 @@ export async function cleanupPods(options: CleanupOptions & KubeConnectOptions =
     const name = pod.metadata?.name;
     if (!name) continue;
     await sweep("pod", name, `${target.namespace}/${name}`, ownerGone(pod.metadata?.labels ?? {}, host), () =>
-      kubeRequest(target.config, { method: "DELETE", path: `/api/v1/namespaces/${encodeURIComponent(target.namespace)}/pods/${encodeURIComponent(name)}`, query: { gracePeriodSeconds: 0 }, idempotent: true }),
+      kubeRequest(target.config, { method: "DELETE", path: podPath(target.namespace, name), query: { gracePeriodSeconds: 0 }, idempotent: true }),
     );
   }
   return report;

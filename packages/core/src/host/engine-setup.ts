@@ -48,8 +48,7 @@ export async function ensureEngine({ logger }: { logger: Logger }): Promise<Dock
       { cause: unavailable },
     );
   }
-  const canInstall = isDebianLike() && findProgram("apt-get") !== undefined;
-  if (!isRoot() || (!findProgram("dockerd") && !canInstall)) {
+  if (!isRoot() || (!findProgram("dockerd") && !canAptInstall())) {
     throw new EngineUnavailableError(
       `No container engine answers at ${endpoint} (${reason}). Install and start Docker (https://docs.docker.com/engine/install/) ` +
         "or Podman's Docker-compatible service (`systemctl --user start podman.socket`, then " +
@@ -72,6 +71,9 @@ export async function ensureEngine({ logger }: { logger: Logger }): Promise<Dock
   logger.info(`container engine at ${endpoint} answers`);
   return docker;
 }
+
+/** Whether a missing engine can be installed here: Debian's packages, with apt-get. */
+const canAptInstall = () => isDebianLike() && findProgram("apt-get") !== undefined;
 
 const answers = (docker: Docker, timeoutMs = 2000) =>
   pingEngine(docker, timeoutMs).then(
@@ -197,8 +199,7 @@ export async function ensurePodman({ logger }: { logger: Logger }): Promise<Dock
     return podman;
   }
   const rootful = `unix://${PODMAN_ROOTFUL_SOCKET}`;
-  const canInstall = isDebianLike() && findProgram("apt-get") !== undefined;
-  if (host !== rootful || !isRoot() || (!findProgram("podman") && !canInstall)) {
+  if (host !== rootful || !isRoot() || (!findProgram("podman") && !canAptInstall())) {
     throw new EngineUnavailableError(
       `No Podman service answers at ${host}. Start one: \`systemctl --user start podman.socket\` (rootless), ` +
         "`systemctl start podman.socket` (rootful), or `podman system service --time=0 unix://PATH` with CONTAINER_HOST=unix://PATH; " +

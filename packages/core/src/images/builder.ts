@@ -148,16 +148,17 @@ async function debianBase(docker: Docker, files: readonly ContextFile[], label: 
   const local = options.force ? [] : await localBaseImages(docker, options);
   if (label && local.some((b) => contextHash(files, { BASE: b }) === label)) return { build: false, hash: label, reference: "" };
   const debian = await resolveBaseImage(docker, options);
-  return { build: true, hash: contextHash(files, { BASE: debian }), reference: await engineReference(docker, debian) };
+  return { build: true, hash: contextHash(files, { BASE: debian }), reference: engineReference(await inspectImage(docker, debian), debian) };
 }
 
 /** For the other images: FROM llm-sandbox/base (built just before), whose hash is part of theirs. */
 async function builtBase(docker: Docker, files: readonly ContextFile[], label: string | undefined, force: boolean | undefined): Promise<BuildBase> {
   const base = managedImageName(BASE_DIR);
-  const baseHash = (await inspectImage(docker, base))?.Config?.Labels?.[LABELS.dockerfileHash];
+  const info = await inspectImage(docker, base);
+  const baseHash = info?.Config?.Labels?.[LABELS.dockerfileHash];
   if (!baseHash) throw new ImageBuildError(base, `${base} is missing after it was built`);
   const hash = contextHash(files, { BASE: baseHash });
-  return { build: Boolean(force) || label !== hash, hash, reference: await engineReference(docker, base) };
+  return { build: Boolean(force) || label !== hash, hash, reference: engineReference(info, base) };
 }
 
 /**
@@ -182,13 +183,11 @@ export async function prepareImage(
     return;
   }
   logger.info(`pulling ${ref}`);
+  // pullImage resolves only once the engine has the image.
   try {
     await pullImage(docker, ref, { signal: options.signal, onProgress: options.onProgress });
   } catch (cause) {
     throw new ImagePullError(ref, (cause as Error).message, { cause });
-  }
-  if (!(await inspectImage(docker, ref))) {
-    throw new ImageNotFoundError(ref, "The pull ended without it; run `npx llm-sandbox setup` for the managed images");
   }
 }
 
@@ -239,9 +238,7 @@ function managedContextFiles(dir: string, extraCa: string): ContextFile[] {
  * (and tries to pull it), while its store names local images `localhost/…`; its own name is found locally. The
  * content hash keeps the plain name, so an image hashes the same on every engine.
  */
-async function engineReference(docker: Docker, ref: string): Promise<string> {
-  return (await inspectImage(docker, ref))?.RepoTags?.[0] ?? ref;
-}
+const engineReference = (info: Docker.ImageInspectInfo | undefined, ref: string): string => info?.RepoTags?.[0] ?? ref;
 
 const textFile = (name: string, text: string): ContextFile => ({ name, data: Buffer.from(text), mode: 0o644 });
 const elapsed = (started: number) => Math.round((performance.now() - started) / 100) / 10;
