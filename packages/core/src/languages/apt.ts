@@ -1,4 +1,4 @@
-import { shellQuote } from "../internal/shell.js";
+import { shellJoin, shellQuote } from "../internal/shell.js";
 import type { SandboxCommand, SandboxContext } from "./handler.js";
 
 /**
@@ -36,7 +36,7 @@ export function aptInstall(libraries: readonly string[], { workdir, packageIndex
     script: `set -e
 mkdir -p ${APT_STATE}/lists/partial ${APT_STATE}/archives/partial ${root}
 ${source}[ -e ${APT_STATE}/lists/.updated ] || { apt-get ${options} -q --error-on=any update && touch ${APT_STATE}/lists/.updated; }
-apt-get ${options} -q -y --no-install-recommends --download-only install -- ${libraries.map(shellQuote).join(" ")}
+apt-get ${options} -q -y --no-install-recommends --download-only install -- ${shellJoin(libraries)}
 for deb in ${APT_STATE}/archives/*.deb; do
   [ -e "$deb" ] || continue
   dpkg-deb --fsys-tarfile "$deb" | tar -x -C ${root} --exclude=./usr/share/doc --exclude=./usr/share/man --exclude=./usr/share/locale

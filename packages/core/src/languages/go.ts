@@ -1,4 +1,4 @@
-import { shellQuote } from "../internal/shell.js";
+import { shellJoin, shellQuote } from "../internal/shell.js";
 import { compileAndRun, firstErrorMatch, WORKDIR_FILES, type LanguageHandler } from "./handler.js";
 import { C_COMMENTS, features, IDENTIFIER, quote } from "./syntax.js";
 
@@ -42,7 +42,7 @@ export const go: LanguageHandler = {
     // A custom proxy is trusted as it is: the public checksum database knows nothing of private modules.
     script: `set -e
 ${packageIndexes.go ? `export GOPROXY=${shellQuote(packageIndexes.go)} GOSUMDB=off\n` : ""}${MODULE_INIT}
-go get ${libraries.map(shellQuote).join(" ")}`,
+go get ${shellJoin(libraries)}`,
   }),
   parseError: parseGoError,
 };

@@ -1,4 +1,4 @@
-import { shellQuote } from "../internal/shell.js";
+import { shellJoin, shellQuote } from "../internal/shell.js";
 import { hiddenCodeFile, lastErrorLine, type LanguageHandler, type SandboxCommand, type SandboxContext } from "./handler.js";
 import { C_COMMENTS, DOLLAR_IDENTIFIER, features, quote, type Syntax } from "./syntax.js";
 
@@ -14,7 +14,7 @@ export const javascriptSyntax: Syntax = {
 export function npmInstall(libraries: readonly string[], { packageIndexes }: SandboxContext): SandboxCommand {
   const registry = packageIndexes.npm ? ` --registry ${shellQuote(packageIndexes.npm)}` : "";
   return {
-    script: `npm install --no-audit --no-fund --no-package-lock --no-update-notifier --loglevel=error${registry} -- ${libraries.map(shellQuote).join(" ")}`,
+    script: `npm install --no-audit --no-fund --no-package-lock --no-update-notifier --loglevel=error${registry} -- ${shellJoin(libraries)}`,
   };
 }
 

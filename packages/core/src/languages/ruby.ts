@@ -1,4 +1,4 @@
-import { shellQuote } from "../internal/shell.js";
+import { shellJoin, shellQuote } from "../internal/shell.js";
 import { firstErrorMatch, hiddenCodeFile, type LanguageHandler } from "./handler.js";
 import { features, HASH_COMMENTS, IDENTIFIER, quote } from "./syntax.js";
 
@@ -37,7 +37,7 @@ export const ruby: LanguageHandler = {
   installCommand: (libraries, { workdir, packageIndexes }) => ({
     script: `${withGems(workdir)} gem install --no-document --no-user-install${
       packageIndexes.rubygems ? ` --clear-sources --source ${shellQuote(packageIndexes.rubygems)}` : ""
-    } ${libraries.map(shellQuote).join(" ")}`,
+    } ${shellJoin(libraries)}`,
   }),
   parseError: parseRubyError,
 };

@@ -1,5 +1,6 @@
 import type { SupportedLanguage } from "../../enums.js";
 import type { Token } from "./lexer.js";
+import { canonicalModule } from "./modules.js";
 import { staticString, TokenList } from "./tokens.js";
 
 /** A module (package, header, class, command) the code uses, as the language names it. */
@@ -33,7 +34,8 @@ export interface Extraction {
   readonly embedded: EmbeddedCode[];
 }
 
-type Extractor = (tokens: TokenList, out: Collector) => void;
+/** `lexed`: the reading's full token list (comments included) and the text its offsets index. */
+type Extractor = (tokens: TokenList, out: Collector, lexed: { readonly tokens: readonly Token[]; readonly source: string }) => void;
 
 class Collector implements Extraction {
   readonly modules: ModuleUse[] = [];
@@ -309,7 +311,7 @@ const java: Extractor = (tokens, out) => {
 
 // ── C / C++ ───────────────────────────────────────────────────────────────────────────────────────────────────
 
-const cpp = (source: string): Extractor => (tokens, out) => {
+const cpp: Extractor = (tokens, out, { source }) => {
   for (let i = 0; i < tokens.length; i++) {
     if (!tokens.isPunct(i, "#")) continue;
     const prev = tokens.at(i - 1);
@@ -334,7 +336,7 @@ const cpp = (source: string): Extractor => (tokens, out) => {
 
 // ── Go ────────────────────────────────────────────────────────────────────────────────────────────────────────
 
-const go = (comments: readonly Token[]): Extractor => (tokens, out) => {
+const go: Extractor = (tokens, out, lexed) => {
   const importSpec = (clause: readonly Token[], at: Token) => {
     const path = clause.find((token) => token.kind === "string");
     if (path?.value !== undefined) out.module(path.value, at);
@@ -359,8 +361,8 @@ const go = (comments: readonly Token[]): Extractor => (tokens, out) => {
       importSpec(splitStatement(tokens, i + 1)[0] ?? [], token);
     }
   }
-  for (const comment of comments) {
-    if (/^\/\/go:linkname\b/.test(comment.text)) out.dynamicCode("dynamic-import", "//go:linkname reaches a symbol by name", comment);
+  for (const token of lexed.tokens) {
+    if (token.kind === "comment" && /^\/\/go:linkname\b/.test(token.text)) out.dynamicCode("dynamic-import", "//go:linkname reaches a symbol by name", token);
   }
 };
 
@@ -444,7 +446,7 @@ const ruby: Extractor = (tokens, out) => {
     if (token.text === "require" || token.text === "load" || token.text === "gem" || token.text === "autoload") {
       const value = staticString(args[token.text === "autoload" ? 1 : 0] ?? []);
       if (value === undefined) out.dynamicCode("dynamic-import", `${token.text} of a name computed at run time`, token);
-      else out.module(value.replace(/\.(?:rb|so|bundle)$/, ""), token);
+      else out.module(canonicalModule("ruby", value), token);
     } else if (RUBY_EVAL.has(token.text)) {
       const code = staticString(args[0] ?? []);
       if (code !== undefined) out.embed("ruby", code, token);
@@ -648,21 +650,11 @@ function wrappedCommand(name: string, args: readonly ShellWord[]): ShellWord | u
   return undefined;
 }
 
+const EXTRACTORS: Readonly<Record<SupportedLanguage, Extractor>> = { python, javascript, typescript: javascript, java, cpp, go, r, ruby, bash };
+
 /** The import and evaluation forms of each language, read from one reading's tokens. */
 export function extract(language: SupportedLanguage, tokens: readonly Token[], source: string): Extraction {
   const out = new Collector();
-  const list = new TokenList(tokens);
-  const extractors: Record<SupportedLanguage, Extractor> = {
-    python,
-    javascript,
-    typescript: javascript,
-    java,
-    cpp: cpp(source),
-    go: go(tokens.filter((token) => token.kind === "comment")),
-    r,
-    ruby,
-    bash,
-  };
-  extractors[language](list, out);
+  EXTRACTORS[language](new TokenList(tokens), out, { tokens, source });
   return out;
 }

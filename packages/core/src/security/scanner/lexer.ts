@@ -234,8 +234,7 @@ class Lexer {
       if (heredoc !== undefined) return heredoc;
     }
     if (this.has("shell") && c === "$" && (s[i + 1] === "'" || s[i + 1] === '"')) {
-      const quote = s[i + 1] === "'" ? { escapes: true, decode: true, interpolation: undefined } : { escapes: true, decode: true, interpolation: "shell" as const };
-      return this.quoted(i, 2, s[i + 1]!, { ...quote, multiline: true });
+      return this.quoted(i, 2, s[i + 1]!, { escapes: true, decode: true, interpolation: s[i + 1] === "'" ? undefined : "shell", multiline: true });
     }
     if (this.has("regex-literals") && c === "/" && s[i + 1] !== "/" && s[i + 1] !== "*" && this.literalStartsHere(i)) return this.regex(i);
     if (this.has("ruby") && c === "%" && this.literalStartsHere(i)) {
@@ -261,21 +260,11 @@ class Lexer {
     }
     if (this.has("cpp-raw-strings")) {
       const m = /^(?:u8|[uUL])?R"([^()\\\s]{0,16})\(/.exec(s.slice(i, i + 24));
-      if (m && (i === 0 || !this.isWordChar(i - 1))) {
-        const terminator = `)${m[1]}"`;
-        const end = s.indexOf(terminator, i + m[0].length);
-        const close = end < 0 ? s.length : end;
-        return this.literalToken(i, end < 0 ? s.length : end + terminator.length, m[0].length, s.slice(i + m[0].length, close), close);
-      }
+      if (m && (i === 0 || !this.isWordChar(i - 1))) return this.rawString(i, m[0].length, `)${m[1]}"`);
     }
     if (this.has("r-raw-strings")) {
       const m = /^[rR](["'])(-*)([[({])/.exec(s.slice(i, i + 40));
-      if (m && (i === 0 || !this.isWordChar(i - 1))) {
-        const terminator = `${BRACKETS[m[3]!]}${m[2]}${m[1]}`;
-        const end = s.indexOf(terminator, i + m[0].length);
-        const close = end < 0 ? s.length : end;
-        return this.literalToken(i, end < 0 ? s.length : end + terminator.length, m[0].length, s.slice(i + m[0].length, close), close);
-      }
+      if (m && (i === 0 || !this.isWordChar(i - 1))) return this.rawString(i, m[0].length, `${BRACKETS[m[3]!]}${m[2]}${m[1]}`);
     }
     if (this.has("backtick-names") && c === "`") {
       const end = s.indexOf("`", i + 1);
@@ -317,6 +306,13 @@ class Lexer {
     token.value = value;
     this.prose.fill(1, start + openLength, Math.max(start + openLength, contentEnd));
     return end;
+  }
+
+  /** A raw literal (C++ `R"d(…)d"`, R `r"(…)"`): no escapes, no interpolation, ends at the first `terminator`. */
+  private rawString(start: number, openLength: number, terminator: string): number {
+    const end = this.s.indexOf(terminator, start + openLength);
+    const close = end < 0 ? this.s.length : end;
+    return this.literalToken(start, end < 0 ? this.s.length : end + terminator.length, openLength, this.s.slice(start + openLength, close), close);
   }
 
   /** A quoted literal opened at `start` (`openLength` characters) and closed by `close`. */
