@@ -5,8 +5,8 @@ import { shellQuote } from "../internal/shell.js";
 import { packFiles } from "../internal/tar.js";
 
 /** Our corner of the sandbox: on the in-memory /tmp, away from the user's workdir. */
-export const CAPTURE_ROOT = "/tmp/.llm-sandbox";
-export const PLOTS_DIR = `${CAPTURE_ROOT}/plots`;
+const CAPTURE_ROOT = "/tmp/.llm-sandbox";
+const PLOTS_DIR = `${CAPTURE_ROOT}/plots`;
 
 export interface CaptureSettings {
   /** Number of plots the session holds: new ones continue from here. */
@@ -22,8 +22,6 @@ export interface CaptureSettings {
  */
 export interface PlotCapture {
   readonly assets: string;
-  /** Plotting libraries whose output is captured (docs, tool descriptions). */
-  readonly libraries: readonly string[];
   prelude(settings: CaptureSettings): string;
 }
 
@@ -39,14 +37,12 @@ const common = (settings: CaptureSettings) =>
 const captures: Readonly<Record<string, PlotCapture>> = {
   python: {
     assets: "python",
-    libraries: ["matplotlib", "seaborn", "plotly", "bokeh"],
     // First on PYTHONPATH, our sitecustomize loads before the program (and then the image's own).
     prelude: (settings) =>
       `export ${common(settings)} PYTHONPATH=${CAPTURE_ROOT}/capture/python\${PYTHONPATH:+:$PYTHONPATH}\n`,
   },
   r: {
     assets: "r",
-    libraries: ["base graphics", "ggplot2", "lattice", "plotly", "htmlwidgets"],
     // R reads R_PROFILE_USER at start-up; ours then runs the user's own profile.
     prelude: (settings) =>
       `export ${common(settings)} R_PROFILE_USER_ORIGINAL="\${R_PROFILE_USER:-$HOME/.Rprofile}" R_PROFILE_USER=${CAPTURE_ROOT}/capture/r/Rprofile.R\n`,
@@ -62,12 +58,20 @@ export function plotCaptureFor(language: string): PlotCapture {
 
 export const plotLanguages = (): string[] => Object.keys(captures);
 
-/** The capture scripts as an archive to extract into CAPTURE_ROOT. */
+const archives = new Map<PlotCapture, Promise<Buffer>>();
+
+/** The capture scripts as an archive to extract into CAPTURE_ROOT; built once per process, not at every session open. */
 export function captureArchive(capture: PlotCapture): Promise<Buffer> {
-  const dir = packageFile("assets", "artifacts", capture.assets);
-  return packFiles(
-    readdirSync(dir).map((name) => ({ name: `capture/${capture.assets}/${name}`, data: readFileSync(`${dir}/${name}`), mode: 0o644 })),
-  );
+  let archive = archives.get(capture);
+  if (!archive) {
+    const dir = packageFile("assets", "artifacts", capture.assets);
+    archive = packFiles(
+      readdirSync(dir).map((name) => ({ name: `capture/${capture.assets}/${name}`, data: readFileSync(`${dir}/${name}`), mode: 0o644 })),
+    );
+    archive.catch(() => archives.delete(capture)); // a failed build is retried by the next session
+    archives.set(capture, archive);
+  }
+  return archive;
 }
 
 export const uploadScript = `mkdir -p ${shellQuote(CAPTURE_ROOT)} ${shellQuote(PLOTS_DIR)} && tar -x --no-same-owner -f - -C ${shellQuote(CAPTURE_ROOT)}`;

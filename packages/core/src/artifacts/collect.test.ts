@@ -1,11 +1,14 @@
 import { pack } from "tar-stream";
 import { describe, expect, it } from "vitest";
 import { ArchiveError } from "../errors.js";
-import { pngSize, readPlotArchive } from "./collect.js";
+import { readPlotArchive } from "./collect.js";
 
+/** A PNG's signature and IHDR chunk (13 bytes of data, then its CRC). */
 const png = (width: number, height: number) => {
-  const header = Buffer.alloc(24);
+  const header = Buffer.alloc(33);
   Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(header);
+  header.writeUInt32BE(13, 8);
+  header.write("IHDR", 12, "latin1");
   header.writeUInt32BE(width, 16);
   header.writeUInt32BE(height, 20);
   return header;
@@ -71,8 +74,11 @@ describe("readPlotArchive", () => {
     await expect(readPlotArchive(Buffer.from("definitely not a tar archive".repeat(30)), limits)).rejects.toSatisfy((e) => ArchiveError.isInstance(e));
   });
 
-  it("reads PNG sizes and nothing else", () => {
-    expect(pngSize(png(3, 4))).toEqual({ width: 3, height: 4 });
-    expect(pngSize(Buffer.from("GIF89a................."))).toBeUndefined();
+  it("reads the size of a PNG without a sidecar from its header, and of nothing else", async () => {
+    const { plots } = await readPlotArchive(await archive({ "000001.png": png(3, 4), "000002.png": "GIF89a.................", "000003.svg": "<svg/>" }), limits);
+    expect(plots[0]).toMatchObject({ width: 3, height: 4 });
+    expect(plots[1]).not.toHaveProperty("width");
+    expect(plots[1]).not.toHaveProperty("height");
+    expect(plots[2]).not.toHaveProperty("width");
   });
 });

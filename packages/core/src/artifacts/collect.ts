@@ -1,6 +1,7 @@
 import { extract } from "tar-stream";
 import { type FileType } from "../enums.js";
 import { ArchiveError } from "../errors.js";
+import { imageInfo } from "../interactive/images.js";
 import type { ChartData, PlotOutput } from "../result.js";
 import { chartFromPlotly, type PlotlyFigure } from "./plotly-chart.js";
 
@@ -65,23 +66,18 @@ export async function readPlotArchive(archive: Uint8Array, limits: { maxPlots: n
     const sidecarFile = files.get(`${match[1]}.json`) ?? files.get(`${match[1]!.slice(0, 6)}.json`);
     const sidecar = safeJson<Sidecar>(sidecarFile?.toString() ?? "") ?? {};
     const chart = sidecar.chart ?? (sidecar.plotly ? chartFromPlotly(sidecar.plotly) : undefined);
-    const size = format === "png" ? pngSize(data) : undefined;
+    // Pixel size from the PNG's header, for plots whose sidecar has none.
+    const { width, height } = format === "png" && sidecar.width === undefined ? imageInfo(data) : {};
     plots.push({
       format,
       contentBase64: data.toString("base64"),
       filename: name,
       ...pick(sidecar, ["library", "width", "height", "dpi"]),
       ...(chart ? { chart } : {}),
-      ...(size && sidecar.width === undefined ? size : {}),
+      ...(width !== undefined && height !== undefined ? { width, height } : {}),
     });
   }
   return { plots, truncated, errors };
-}
-
-/** Pixel size from a PNG's header (IHDR), for plots without a sidecar. */
-export function pngSize(data: Buffer): { width: number; height: number } | undefined {
-  if (data.length < 24 || data.readUInt32BE(0) !== 0x89504e47) return undefined;
-  return { width: data.readUInt32BE(16), height: data.readUInt32BE(20) };
 }
 
 function safeJson<T>(text: string): T | undefined {
