@@ -16,7 +16,7 @@ async function kernel(lang: "python" | "javascript", init: string, cell: string)
     await session.run(init);
     for (let i = 0; i < 10; i++) await session.run(cell); // warm-up
     const cells = await samples(CELLS, () => session.run(cell));
-    const check = await session.run(lang === "python" ? "x" : "x");
+    const check = await session.run("x");
     if (check.value !== String(CELLS + 10)) throw new Error(`state lost: x = ${check.value}`);
     return { open, cells };
   } finally {

@@ -1,6 +1,6 @@
-import Docker from "dockerode";
 import type { TestProject } from "vitest/node";
-import { podmanClient } from "../packages/core/src/backends/engine-client.js";
+import { engineClient, podmanClient } from "../packages/core/src/backends/engine-client.js";
+import { LABELS } from "../packages/core/src/internal/labels.js";
 import { leakedContainers } from "./helpers/leaks.js";
 import { startKubeFixture } from "./kube-fixture/server.js";
 
@@ -11,7 +11,8 @@ import { startKubeFixture } from "./kube-fixture/server.js";
  * the run fails.
  */
 export default async function setup(project: TestProject) {
-  const docker = process.env.DOCKER_HOST ? new Docker() : new Docker({ socketPath: "/var/run/docker.sock" });
+  // The engine the tests reach (they use engineClient too), so the leak check below looks where they created.
+  const docker = engineClient();
   await docker.ping().catch((error: Error) => {
     throw new Error(`No container engine: ${error.message}. Run \`npm run setup\` (or \`npx llm-sandbox setup\`) first.`);
   });
@@ -33,7 +34,7 @@ export default async function setup(project: TestProject) {
     ];
     await Promise.all(leaks.map(({ engine, c }) => engine.getContainer(c.Id).remove({ force: true }).catch(() => {})));
     const problems = [
-      ...leaks.map(({ where, c }) => `${where} container ${c.Id.slice(0, 12)} (${c.Labels["org.llm-sandbox.lang"] ?? "?"})`),
+      ...leaks.map(({ where, c }) => `${where} container ${c.Id.slice(0, 12)} (${c.Labels[LABELS.language] ?? "?"})`),
       ...pods.map((pod) => `fixture pod ${pod}`),
     ];
     if (problems.length) throw new Error(`Leaked ${problems.length} sandbox(es): ${problems.join(", ")}`);

@@ -45,6 +45,6 @@ function showOutput(text: string): void {
 }
 
 function showCall(input: unknown): string {
-  const { code, language } = JSON.parse(typeof input === "string" ? input : JSON.stringify(input)) as { code: string; language: string };
+  const { code, language } = (typeof input === "string" ? JSON.parse(input) : input) as { code: string; language: string };
   return `  ${language}:\n${code.replace(/^/gm, "    ")}`;
 }

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { engineClient, MicromambaBackend } from "@llm-sandbox/core";
 import { describe, expect, it } from "vitest";
 import { followJsonStream } from "../../packages/core/src/images/engine-stream.js";
+import { withSession } from "../helpers/sessions.js";
 import { engineTarget } from "./engine-target.js";
 import { sessionContract } from "./session-contract.js";
 
@@ -38,29 +39,21 @@ sessionContract(
 
 describe("micromamba: the environment", () => {
   it("every run and command runs inside it, with its own exit code and streams", async () => {
-    const { createSession } = await import("@llm-sandbox/core");
-    const session = await createSession({ backend: "micromamba", environment: ENVIRONMENT, image: image("python") }).open();
-    try {
+    await withSession({ backend: "micromamba", environment: ENVIRONMENT, image: image("python") }, async (session) => {
       const run = await session.run("import os, shutil\nprint(os.environ['CONDA_DEFAULT_ENV'], shutil.which('python3'))");
       expect(run.stdout).toBe(`${ENVIRONMENT} /opt/conda/envs/${ENVIRONMENT}/bin/python3\n`);
       expect((await session.executeCommand(["sh", "-c", 'echo "$CONDA_PREFIX"'])).stdout).toBe(`/opt/conda/envs/${ENVIRONMENT}\n`);
       const failing = await session.executeCommand("echo out; echo err >&2; exit 9", { onStdout: () => {} });
       expect(failing).toMatchObject({ exitCode: 9, stdout: "out\n", stderr: "err\n" });
-    } finally {
-      await session.close();
-    }
+    });
   });
 
   it("a missing environment fails every command with micromamba's message, not exit code 0", async () => {
-    const { createSession } = await import("@llm-sandbox/core");
-    const session = await createSession({ backend: "micromamba", environment: "nope", image: image("python") }).open();
-    try {
+    await withSession({ backend: "micromamba", environment: "nope", image: image("python") }, async (session) => {
       const result = await session.executeCommand(["true"]);
       expect(result.exitCode).toBe(1);
       expect(result.stderr).toContain("prefix does not exist");
-    } finally {
-      await session.close();
-    }
+    });
   });
 
   it("defaults: environment base, image mambaorg/micromamba", () => {

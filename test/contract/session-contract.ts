@@ -27,24 +27,14 @@ import {
 } from "@llm-sandbox/core";
 import tar from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { sandboxProcesses } from "../helpers/sessions.js";
+import { sandboxProcesses, sharedSession, withSession } from "../helpers/sessions.js";
+import { upperCaseOverStdin } from "../helpers/stdin.js";
 import type { ContractTarget } from "./target.js";
 
 export function sessionContract(target: ContractTarget): void {
   const open = (overrides: SessionOptions = {}) => createSession(target.options(overrides)).open();
-  const shared = async (overrides: SessionOptions = {}) => {
-    const session = createSession(target.options(overrides));
-    afterAll(() => session.close());
-    return session.open();
-  };
-  const using = async <T>(overrides: SessionOptions, use: (session: SandboxSession) => Promise<T>): Promise<T> => {
-    const session = await open(overrides);
-    try {
-      return await use(session);
-    } finally {
-      await session.close();
-    }
-  };
+  const shared = (overrides: SessionOptions = {}) => sharedSession(target.options(overrides));
+  const using = <T>(overrides: SessionOptions, use: (session: SandboxSession) => Promise<T>) => withSession(target.options(overrides), use);
 
   describe(`${target.backend}: runs`, async () => {
     const session = await shared({ lang: "python" });
@@ -419,25 +409,7 @@ export function sessionContract(target: ContractTarget): void {
     it("streams stdin to a long-lived program and its answers back before stdin ends", async () => {
       const adapter = target.adapter();
       await adapter.attach(session.containerId!);
-      const answers: string[] = [];
-      let answered: () => void = () => {};
-      async function* commands() {
-        for (const line of ["one\n", "two\n"]) {
-          const seen = new Promise<void>((resolve) => (answered = resolve));
-          yield Buffer.from(line);
-          await seen; // the program's reply to this line arrived while stdin is still open
-        }
-      }
-      const { exitCode } = await adapter.exec(session.containerId!, {
-        argv: ["python3", "-u", "-c", "import sys\nfor line in sys.stdin: print(line.strip().upper(), flush=True)\nsys.exit(3)"],
-        stdin: commands(),
-        onStdout: (chunk) => {
-          answers.push(Buffer.from(chunk).toString());
-          answered();
-        },
-      });
-      expect(exitCode).toBe(3);
-      expect(answers.join("")).toBe("ONE\nTWO\n");
+      expect(await upperCaseOverStdin(adapter, session.containerId!, ["one\n", "two\n"], 3)).toEqual({ exitCode: 3, answers: "ONE\nTWO\n" });
     });
 
     it("passes stdin bytes through unchanged and returns the exit code", async () => {

@@ -1,5 +1,6 @@
 import { afterAll } from "vitest";
 import { createSession, type SandboxSession, type SessionOptions } from "@llm-sandbox/core";
+import { LIST_PROCESSES } from "./processes.js";
 
 /** Opens a session for the current test file and closes it after the file's tests. */
 export async function sharedSession(options: SessionOptions = {}): Promise<SandboxSession> {
@@ -20,8 +21,6 @@ export async function withSession<T>(options: SessionOptions, use: (session: San
 
 /** Command lines of the processes running in the sandbox (argv joined by spaces). */
 export async function sandboxProcesses(session: SandboxSession): Promise<string[]> {
-  const result = await session.executeCommand(
-    `for p in /proc/[0-9]*; do [ "\${p#/proc/}" = "$$" ] || tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done`,
-  );
+  const result = await session.executeCommand(LIST_PROCESSES);
   return result.stdout.split("\n").map((line) => line.trim()).filter(Boolean);
 }

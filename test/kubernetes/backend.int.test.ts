@@ -24,6 +24,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { LABELS } from "../../packages/core/src/internal/labels.js";
 import { fixtureApi, suiteFixture } from "../kube-fixture/api.js";
 import { startKubeFixture, V4 } from "../kube-fixture/server.js";
+import { upperCaseOverStdin } from "../helpers/stdin.js";
 
 const fixture = suiteFixture();
 const api = fixtureApi(fixture);
@@ -259,24 +260,6 @@ describe("kubernetes: an API server that speaks only v4.channel.k8s.io (before K
 
   it("streams stdin in chunks to a long-lived program, answers arriving before stdin ends", async () => {
     const adapter = new KubernetesBackend({ kubeConfig: old.kubeconfig });
-    const answers: string[] = [];
-    let answered: () => void = () => {};
-    async function* lines() {
-      for (const line of ["one\n", "two\n", "three\n"]) {
-        const seen = new Promise<void>((resolve) => (answered = resolve));
-        yield Buffer.from(line);
-        await seen;
-      }
-    }
-    const { exitCode } = await adapter.exec(session.containerId!, {
-      argv: ["python3", "-u", "-c", "import sys\nfor line in sys.stdin: print(line.strip().upper(), flush=True)"],
-      stdin: lines(),
-      onStdout: (chunk) => {
-        answers.push(Buffer.from(chunk).toString());
-        answered();
-      },
-    });
-    expect(exitCode).toBe(0);
-    expect(answers.join("")).toBe("ONE\nTWO\nTHREE\n");
+    expect(await upperCaseOverStdin(adapter, session.containerId!, ["one\n", "two\n", "three\n"])).toEqual({ exitCode: 0, answers: "ONE\nTWO\nTHREE\n" });
   });
 });

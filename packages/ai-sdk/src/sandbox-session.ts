@@ -1,4 +1,4 @@
-import { FileNotFoundError, type SandboxSession, ValidationError } from "@llm-sandbox/core";
+import { FileNotFoundError, fromSession, type SandboxSession, ValidationError } from "@llm-sandbox/core";
 import type { Experimental_SandboxDirectoryEntry, Experimental_SandboxFileStat, Experimental_SandboxProcess, Experimental_SandboxSession } from "ai";
 
 type DirectoryEntryType = Experimental_SandboxDirectoryEntry["type"];
@@ -20,8 +20,8 @@ const DELETE = `{ [ -e "$1" ] || [ -L "$1" ]; } || exit ${MISSING}; { [ -d "$1" 
  * Experimental like the interface it implements; the caller owns (and closes) the session.
  */
 export function experimental_toSandboxSession(session: SandboxSession): Experimental_SandboxSession {
-  const { workdir, runtimeConfigs } = session.options;
-  const network = runtimeConfigs.network !== undefined && runtimeConfigs.network !== false;
+  // Described as the code tool describes a session, so the two never disagree on what "network" means.
+  const { workdir, network } = fromSession(session).info;
   const signalOf = (abortSignal: AbortSignal | undefined) => (abortSignal ? { signal: abortSignal } : {});
   const inspect = (script: string, path: string, abortSignal?: AbortSignal) =>
     session.executeCommand(["/bin/sh", "-c", script, "inspect", path], signalOf(abortSignal));
