@@ -187,6 +187,20 @@ describe("kubernetes: namespaces and kubeconfig", () => {
     expect(await leftOf(inDefault.id, "default")).toEqual([]);
   });
 
+  it("a podManifest's namespace places the pod, and a session attached by pod name finds it there", async () => {
+    const owner = await createSession({ ...kube, podManifest: { metadata: { namespace: "default" } } }).open();
+    try {
+      expect(await api.readPod(owner.containerId!, "default")).toBeDefined();
+      const attached = await createSession({ ...kube, podManifest: { metadata: { namespace: "default" } }, containerId: owner.containerId! }).open();
+      expect((await attached.run("print('attached')")).stdout).toBe("attached\n");
+      await attached.close();
+      expect(await api.readPod(owner.containerId!, "default")).toBeDefined();
+    } finally {
+      await owner.close();
+    }
+    expect(await leftOf(owner.id, "default")).toEqual([]);
+  });
+
   it("finds the cluster through KUBECONFIG when no kubeConfig is given", async () => {
     const saved = process.env.KUBECONFIG;
     process.env.KUBECONFIG = fixture.kubeconfig;
