@@ -526,7 +526,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     const killed = warm?.clear
       ? await warm.clear(PROBE_TIMEOUT_MS)
       : await this.#exec(open, {
-          argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill", warm?.keep === undefined ? "" : String(warm.keep)],
+          argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill"],
           user: killStepUser(open.user ?? "1000:1000"),
           description: "pool reset (processes)",
         }).then(({ output }) => output.exitCode === 0 || Promise.reject(new ContainerError(output.stderr.trim())));
