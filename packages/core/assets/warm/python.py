@@ -435,6 +435,15 @@ def _reap():
         _run.pidfd = None
 
 
+def _stat(pid):
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, pgrp, ...), or None when it is gone."""
+    try:
+        with open("/proc/%s/stat" % pid, "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split() or None
+    except (OSError, IndexError):
+        return None
+
+
 def _processes_of_run():
     """The run's process group, every process carrying its run marker (exec'd children that left the group), and
     every process forked from this server without exec (their environment still shows the server's marker): all of
@@ -443,11 +452,10 @@ def _processes_of_run():
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
+        fields = _stat(entry)
+        if fields is None or fields[0] == b"Z":
+            continue
         try:
-            with open("/proc/%s/stat" % entry, "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            if fields[0] == b"Z":
-                continue
             if int(fields[2]) == _run.pid:
                 found.append(int(entry))
                 continue
@@ -469,23 +477,16 @@ def _signal(pids, signum):
 
 
 def _alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid, "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return False
+    fields = _stat(pid)
+    return fields is not None and fields[0] != b"Z"
 
 
 def _keep_alive():
     """The container's keep-alive: the earliest-started child of PID 1 (orphans are re-parented to PID 1 later)."""
     found, earliest = None, None
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry, "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
+        fields = _stat(entry) if entry.isdigit() else None
+        if fields is None:
             continue
         if fields[1] == b"1" and (earliest is None or int(fields[19]) < earliest):
             found, earliest = int(entry), int(fields[19])

@@ -17,7 +17,7 @@ const strategies = Object.values(ExhaustionStrategy) as [ExhaustionStrategy, ...
 const optionalSeconds = seconds.nullable();
 
 /** A pool's rules (llm-sandbox's `PoolConfig`, in camelCase). Times are in seconds. */
-export const poolConfigSchema = z
+const poolConfigSchema = z
   .strictObject({
     /** Containers the pool holds at most (idle, busy and being created or reset). Default 10. */
     maxPoolSize: z.number({ error: "maxPoolSize must be a number" }).int("maxPoolSize must be an integer").min(1, "maxPoolSize must be at least 1").default(10),

@@ -81,10 +81,6 @@ export class ForkServer implements WarmRunner {
     return !this.#kernel.exit;
   }
 
-  get keep(): number {
-    return this.#kernel.info.pid;
-  }
-
   get ended(): Promise<void> {
     return this.#kernel.ended;
   }

@@ -121,8 +121,8 @@ export class NodeSpare implements WarmRunner {
     return {
       start: async (io) => {
         await within(spare.ready, 10_000, false);
-        const { argv, stdin, env, workdir, user } = request;
-        return backend.exec(containerId, { argv, ...(stdin ? { stdin } : {}), env, ...(workdir ? { workdir } : {}), ...(user ? { user } : {}), ...io });
+        const { program: _program, ...exec } = request; // a launch request holds only the fields that are set
+        return backend.exec(containerId, { ...exec, ...io });
       },
       kill: async () => {},
     };

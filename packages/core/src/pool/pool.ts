@@ -420,10 +420,6 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     if (this.#closeSignal.signal.aborted) return;
     await this.#setUp(open);
     if (container.temporary) return;
-    // Where every exec runs as the session's user and gid (Kubernetes), a reset's kill step is as traceable by the
-    // session's processes as they are by it — unless the kernel forbids tracing non-descendants (Yama), read here
-    // before any user code runs, or a warm interpreter kills them from a process none can trace.
-    const traceableKillStep = this.#backend.fixedExecUser === true && (await this.#sameUserTracing(open));
     // The first container's files are the baseline, taken before anything else runs in it; the others need it
     // only for their first reset, so their warm interpreters start meanwhile.
     if (!this.#baseline) {
@@ -452,7 +448,10 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
         void warm.ended?.then(() => this.#onWarmEnded(container));
       }
     }
-    if (traceableKillStep && !container.warm?.clear) {
+    // Where every exec runs as the session's user and gid (Kubernetes), a reset's kill step is as traceable by the
+    // session's processes as they are by it — unless a warm interpreter kills them from a process none can trace,
+    // or the node's kernel forbids tracing non-descendants (Yama; probed per container, as pods land on any node).
+    if (this.#backend.fixedExecUser && !container.warm?.clear && (await this.#sameUserTracing(open))) {
       container.singleUse = true;
       if (!this.#singleUseReported) {
         this.#singleUseReported = true;
@@ -526,7 +525,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     const killed = warm?.clear
       ? await warm.clear(PROBE_TIMEOUT_MS)
       : await this.#exec(open, {
-          argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill", warm?.keep === undefined ? "" : String(warm.keep)],
+          argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill"],
           user: killStepUser(open.user ?? "1000:1000"),
           description: "pool reset (processes)",
         }).then(({ output }) => output.exitCode === 0 || Promise.reject(new ContainerError(output.stderr.trim())));

@@ -20,11 +20,11 @@ fingerprint "$@" >&2`;
 
 /**
  * Kills every process but PID 1, its keep-alive child (the earliest-started child of PID 1: orphans are re-parented
- * to PID 1 later), this shell and its helpers, and the PIDs in `$1`, until none is left; exits 3 if some survive.
+ * to PID 1 later), this shell and its helpers, until none is left; exits 3 if some survive.
  * It runs as the session's uid, so it may signal all of its processes, with another gid, so none of them can trace
  * it (tracing needs the same uid and gid) and stop it from killing them.
  */
-export const KILL_SCRIPT = `keep=" 1 $$ $1 "
+export const KILL_SCRIPT = `keep=" 1 $$ "
 fields() { s=\${1##*) }; set -- $s; state=$1 ppid=$2 start=\${20}; }
 alive=; alive_start=
 for d in /proc/[0-9]*; do

@@ -4,7 +4,6 @@ import {
   createPoolManager,
   createSession,
   type ExecutionResult,
-  type RunOptions,
   SandboxAbortError,
   type SandboxSession,
   SandboxTimeoutError,
@@ -23,9 +22,9 @@ const observable = (result: ConsoleOutput) => ({
 });
 
 /**
- * A session on a warm pool and a plain session of the same language, for the file's tests; `both` runs a program in
- * each and expects the same exit code, output and error. `warmProbe` prints "true" only in a warm run (a test
- * checks that the pooled session's runs are warm and the plain one's are not).
+ * A session on a warm pool and a plain session of the same language, for the file's tests; `sameAsCold` adds a test
+ * per [what, code] that runs the program in each and expects the same exit code, output and error. `warmProbe`
+ * prints "true" only in a warm run (a test checks that the pooled session's runs are warm and the plain one's are not).
  */
 async function warmAndCold(engine: (typeof POOL_BACKENDS)[number]["options"], lang: string, warmProbe: string) {
   const pool = createPoolManager({ ...engine, lang, config: { maxPoolSize: 2 } });
@@ -33,17 +32,17 @@ async function warmAndCold(engine: (typeof POOL_BACKENDS)[number]["options"], la
   const warm = await createSession({ pool }).open();
   const cold = await createSession({ ...engine, lang }).open();
   afterAll(() => Promise.all([warm.close(), cold.close()]));
-  const both = async (code: string, options: RunOptions = {}) => {
-    const [w, c] = [await warm.run(code, options), await cold.run(code, options)];
-    expect(observable(w)).toEqual(observable(c));
-    return w;
-  };
+  const sameAsCold = (cases: Array<[string, string]>) =>
+    it.each(cases)("%s", async (_what, code) => {
+      const [w, c] = [await warm.run(code), await cold.run(code)];
+      expect(observable(w)).toEqual(observable(c));
+    });
   const isWarm = async (session: SandboxSession) => (await session.run(warmProbe)).stdout === "true\n";
   it("the pooled session's runs are warm, the plain session's are not", async () => {
     expect(await isWarm(warm)).toBe(true);
     expect(await isWarm(cold)).toBe(false);
   });
-  return { pool, warm, cold, both, isWarm };
+  return { pool, warm, cold, sameAsCold, isWarm };
 }
 
 /**
@@ -52,9 +51,9 @@ async function warmAndCold(engine: (typeof POOL_BACKENDS)[number]["options"], la
  */
 describe.each(POOL_BACKENDS)("warm Python interpreter on $name: identical to a cold run (real engine)", async ({ options: engine }) => {
   // A warm run's interpreter imported numpy before the run.
-  const { pool, warm, cold, both, isWarm } = await warmAndCold(engine, "python", "import sys; print(str('numpy' in sys.modules).lower())");
+  const { pool, warm, cold, sameAsCold, isWarm } = await warmAndCold(engine, "python", "import sys; print(str('numpy' in sys.modules).lower())");
 
-  it.each([
+  sameAsCold([
     ["output on both streams", "import sys\nprint('héllo ✓')\nprint('to stderr', file=sys.stderr)"],
     ["an exception: exit 1, traceback with the source line, parsed error", "x = 1\n\ndef f():\n    return x / 0\n\nprint(f())"],
     ["a chained exception", "try:\n    {}['k']\nexcept KeyError as e:\n    raise ValueError('bad') from e"],
@@ -75,9 +74,7 @@ describe.each(POOL_BACKENDS)("warm Python interpreter on $name: identical to a c
     ["signal dispositions and open descriptors", "import os, signal\nprint(signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGPIPE), sorted(os.listdir('/proc/self/fd')))"],
     ["subprocesses (with a pipe that closes early)", "import subprocess\nprint(subprocess.run(['sh', '-c', 'yes | head -n 2; echo $SANDBOX_FILE'], capture_output=True, text=True).stdout)"],
     ["plt.show() in a plain session (Agg cannot show: matplotlib warns)", "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()\nprint('shown')"],
-  ])("%s", async (_what, code) => {
-    await both(code);
-  });
+  ]);
 
   it("streams output while the program runs", async () => {
     for (const session of [warm, cold]) {
@@ -229,13 +226,13 @@ describe.each(POOL_BACKENDS)("warm plot capture on $name (real engine)", async (
 /** The same for JavaScript and TypeScript, whose warm runner is a node started in advance (node cannot fork). */
 describe.each(POOL_BACKENDS)("warm Node.js runner on $name: identical to a cold run (real engine)", async ({ options: engine }) => {
   // A warm run's node started before its run: its start-up environment holds another run marker than its run's.
-  const { warm, cold, both, isWarm } = await warmAndCold(
+  const { warm, cold, sameAsCold, isWarm } = await warmAndCold(
     engine,
     "javascript",
     "const own = require('fs').readFileSync('/proc/self/environ', 'utf8').split('\\0');\nconsole.log(!own.includes('LLM_SANDBOX_RUN=' + process.env.LLM_SANDBOX_RUN))",
   );
 
-  it.each([
+  sameAsCold([
     ["output on both streams", "console.log('héllo ✓'); console.error('to stderr')"],
     ["an exception: stack trace with the source line, parsed error", "const x = 1;\nfunction f() {\n  return null.x;\n}\nf();"],
     ["process.exit(7) after output", "console.log('bye'); process.exit(7)"],
@@ -247,9 +244,7 @@ describe.each(POOL_BACKENDS)("warm Node.js runner on $name: identical to a cold 
     ["the loaded modules and /tmp", "console.log(Object.keys(require.cache), require('fs').readdirSync('/tmp'))"],
     ["the environment", "console.log(Object.entries(process.env).filter(([k]) => !['LLM_SANDBOX_RUN', 'HOSTNAME'].includes(k)).sort())"],
     ["child processes, fork() of the program itself", "const { execSync, fork } = require('child_process');\nconsole.log(execSync('yes | head -n 2; echo $SANDBOX_FILE').toString());\nif (process.argv[2] === 'child') console.log('in child', process.execArgv);\nelse fork(__filename, ['child']).on('exit', (code) => console.log('child exit', code));"],
-  ])("%s", async (_what, code) => {
-    await both(code);
-  });
+  ]);
 
   it("what a program leaves running ends with it, as in a cold run", async () => {
     const code = "const { spawn } = require('child_process');\nspawn('sleep', ['1021'], { detached: true, stdio: 'ignore' }).unref();\nspawn('sleep', ['1022'], { stdio: 'ignore' }).unref();\nconsole.log('left two behind')";

@@ -12,8 +12,6 @@ import { NodeSpare } from "./node-spare.js";
  */
 export interface WarmRunner extends ProcessLauncher {
   readonly alive: boolean;
-  /** A process of it that a reset must spare (a server), if any. */
-  readonly keep?: number;
   /**
    * The reset's kill step, done by a process no program can trace: every process but init, its keep-alive and the
    * runner's own. Absent when the runner has no such process (the pool then runs the kill step itself).
