@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { BackendAdapter } from "../backends/backend.js";
+import { ByteQueue, type Deferred, deferred } from "../internal/async.js";
 import { newId } from "../internal/ids.js";
 import type { Logger } from "../internal/logger.js";
 import type { ExecutionErrorInfo } from "../result.js";
@@ -275,52 +276,4 @@ function parseJson<S extends z.ZodType>(payload: Buffer, schema: S): z.output<S>
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new FrameError(`a control frame has the wrong shape: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
-}
-
-interface Deferred<T> {
-  readonly promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
-  return { promise, resolve, reject };
-}
-
-/** An exec's stdin: bytes (frames) pushed at any time, written as they come, closed by `end()`. */
-export class ByteQueue implements AsyncIterable<Uint8Array> {
-  #items: Uint8Array[] = [];
-  #wake: (() => void) | undefined;
-  #ended = false;
-
-  push(chunk: Uint8Array): void {
-    if (this.#ended) return;
-    this.#items.push(chunk);
-    this.#wake?.();
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    for (;;) {
-      const item = this.#items.shift();
-      if (item) {
-        yield item;
-        continue;
-      }
-      if (this.#ended) return;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
-      this.#wake = undefined;
-    }
-  }
 }

@@ -3,10 +3,11 @@ import { ContainerError, SandboxAbortError } from "../errors.js";
 import { FrameKind } from "../interactive/frames.js";
 import { Kernel, KernelGone } from "../interactive/kernel.js";
 import { PYTHON_BOOT } from "../interactive/kernels.js";
+import { within } from "../internal/async.js";
 import { readPackageFile } from "../internal/package-files.js";
 import { pythonVenv } from "../languages/python.js";
 import type { LaunchRequest, ProcessRunner } from "../session/process.js";
-import { type WarmRunner, type WarmStart, within } from "./warm.js";
+import type { WarmRunner, WarmStart } from "./warm.js";
 
 /** Frames larger than this break the protocol (the server sends output in 64 KiB pieces). */
 const MAX_FRAME_BYTES = 1024 * 1024;

@@ -1,12 +1,12 @@
 import { posix } from "node:path";
 import type { ExecOutcome } from "../backends/backend.js";
 import { ContainerError } from "../errors.js";
-import { ByteQueue } from "../interactive/kernel.js";
+import { ByteQueue, within } from "../internal/async.js";
 import { newId } from "../internal/ids.js";
 import { readPackageFile } from "../internal/package-files.js";
 import type { LaunchRequest, ProcessRunner } from "../session/process.js";
 import { killRun, RUN_MARKER } from "../session/process-control.js";
-import { type WarmRunner, type WarmStart, within } from "./warm.js";
+import type { WarmRunner, WarmStart } from "./warm.js";
 
 /** The preload's first bytes on stdout (assets/warm/node-preload.cjs): its file is gone, it waits for the run. */
 const READY = Buffer.from("\u0000llm-sandbox:ready\n");

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { BackendAdapter, ContainerSpec } from "../backends/backend.js";
 import { ContainerError, PoolClosedError, PoolExhaustedError, SandboxAbortError, ValidationError } from "../errors.js";
+import { deferred } from "../internal/async.js";
 import { newId } from "../internal/ids.js";
 import { LABELS } from "../internal/labels.js";
 import { type Logger, silentLogger, stderrLogger } from "../internal/logger.js";
@@ -128,7 +129,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
   #closing: Promise<void> | undefined;
   #lastError: unknown;
   #retryAt = 0;
-  #changed = change();
+  #changed = deferred<void>();
   #counters = { created: 0, acquired: 0, reused: 0, resetFailures: 0 };
   /** Set when a warm interpreter declined to run on this host: the pool goes on without them. */
   #warmDeclined = false;
@@ -345,7 +346,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
 
   #notify(): void {
     this.#changed.resolve();
-    this.#changed = change();
+    this.#changed = deferred<void>();
   }
 
   /** Background work, awaited by `close()`; never rejects. */
@@ -623,13 +624,6 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
       return false;
     }
   }
-}
-
-/** A promise the pool resolves at its next state change (for `ready()`). */
-function change(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((done) => (resolve = done));
-  return { promise, resolve };
 }
 
 function resolveWarm(setting: z.output<typeof warmSchema>, language: string): readonly string[] | undefined {

@@ -63,10 +63,3 @@ export const defaultWarmModules = (language: string): readonly string[] | undefi
 
 /** Starts the warm interpreter of `start.language`; undefined when it declines to run here. */
 export const startWarmRunner = (start: WarmStart): Promise<WarmRunner | undefined> => specs[start.language]!.start(start);
-
-/** `promise`, or `fallback` after `timeoutMs`. */
-export function within<T>(promise: Promise<T>, timeoutMs: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), timeoutMs)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

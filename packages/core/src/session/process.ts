@@ -1,6 +1,7 @@
 import type { BackendAdapter, ExecOutcome } from "../backends/backend.js";
 import type { EncodingErrors } from "../enums.js";
 import { OutputDecodingError, type PartialOutput, SandboxAbortError, SandboxTimeoutError } from "../errors.js";
+import { within } from "../internal/async.js";
 import { newId } from "../internal/ids.js";
 import { StreamCollector } from "../internal/output.js";
 import { ConsoleOutput } from "../result.js";
@@ -214,9 +215,7 @@ export async function runProcess(
   // The error says the processes were killed and the next operation must find them gone: wait for the kill step,
   // bounded, since a kill step that cannot start must not hang the session.
   if (killing && !request.detach?.aborted) {
-    let bound: NodeJS.Timeout | undefined;
-    await Promise.race([killing, new Promise((resolve) => (bound = setTimeout(resolve, KILL_STEP_LIMIT_MS)))]);
-    clearTimeout(bound);
+    await within(killing, KILL_STEP_LIMIT_MS, undefined);
   }
   if (interrupted === "timeout") {
     throw new SandboxTimeoutError(
