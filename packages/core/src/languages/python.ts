@@ -9,7 +9,7 @@ export const pythonVenv = (workdir: string) => `${workdir}/.sandbox-venv`;
 const IMAGE_PYTHON = "$(command -v python3 || command -v python)";
 
 /** The venv's python when it exists (libraries were installed), else the image's. */
-const selectPython = (workdir: string) => `py=${shellQuote(`${pythonVenv(workdir)}/bin/python`)}; [ -x "$py" ] || py=${IMAGE_PYTHON}`;
+export const selectPython = (workdir: string) => `py=${shellQuote(`${pythonVenv(workdir)}/bin/python`)}; [ -x "$py" ] || py=${IMAGE_PYTHON}`;
 
 function indexArgs(url: string | undefined): string {
   if (!url) return "";

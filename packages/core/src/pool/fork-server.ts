@@ -5,7 +5,7 @@ import { Kernel, KernelGone } from "../interactive/kernel.js";
 import { PYTHON_BOOT } from "../interactive/kernels.js";
 import { within } from "../internal/async.js";
 import { readPackageFile } from "../internal/package-files.js";
-import { pythonVenv } from "../languages/python.js";
+import { pythonVenv, selectPython } from "../languages/python.js";
 import type { LaunchRequest, ProcessRunner } from "../session/process.js";
 import type { WarmRunner, WarmStart } from "./warm.js";
 
@@ -51,11 +51,10 @@ export class ForkServer implements WarmRunner {
         argv: [
           "/bin/sh",
           "-c",
-          'py="$3/bin/python"; [ -x "$py" ] || py=$(command -v python3 || command -v python); exec "$py" -c "$1" "$2"',
+          `${selectPython(start.workdir)}; exec "$py" -c "$1" "$2"`,
           "warm",
           PYTHON_BOOT,
           JSON.stringify({ modules: start.modules, venv }),
-          venv,
         ],
         source,
         modules: [capture],
