@@ -11,11 +11,16 @@ export {
   type PlotOutput,
   plotMimeType,
 } from "./result.js";
-export { SandboxSession, type CommandOptions, type CommandSpec, type RunOptions, type StreamOptions } from "./session/session.js";
+export { SandboxSession } from "./session/session.js";
+export type { CommandOptions, CommandSpec, RunOptions, SandboxAccess, SessionLimits, SessionProcessRequest, StreamOptions } from "./session/types.js";
+export type { Executor, ProgramRequest } from "./session/executor.js";
 export { createSession } from "./session/create-session.js";
-export { createPoolManager, PoolManager, type PooledContainerState, type PoolManagerOptions, type PoolStats } from "./pool/pool.js";
+export { createPoolManager, PoolManager } from "./pool/pool.js";
+export type { PooledContainerState } from "./pool/pool-container.js";
+export type { PoolManagerOptions, PoolStats } from "./pool/pool-options.js";
 export { ExhaustionStrategy, type PoolConfig, type ResolvedPoolConfig } from "./pool/config.js";
-export type { ContainerLease, ContainerSource } from "./session/container-source.js";
+export type { ContainerLease, ContainerSource } from "./container/source.js";
+export type { SandboxContainer } from "./container/sandbox-container.js";
 export { InteractiveSandboxSession, type InteractiveSessionOptions } from "./interactive/session.js";
 export { type InteractiveSettings, KernelType, type ResolvedInteractiveSettings } from "./interactive/settings.js";
 export * from "./security/index.js";
@@ -58,7 +63,6 @@ export {
   type ArtifactSessionOptions,
 } from "./artifacts/artifact-session.js";
 export { plotLanguages } from "./artifacts/capture.js";
-export type { SandboxAccess, SessionProcessRequest } from "./session/session.js";
 export { describeSandboxTool } from "./tool/description.js";
 export { executeTool, streamTool, toolCallError, type ToolCallOptions, type ToolProgress } from "./tool/execute.js";
 export {

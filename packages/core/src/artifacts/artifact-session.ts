@@ -2,21 +2,20 @@ import { z } from "zod";
 import { ContainerError } from "../errors.js";
 import { ExecutionResult, type PlotOutput } from "../result.js";
 import { parseOptions, type SessionOptions } from "../session/options.js";
-import { type OpenContainer, type RunOptions, type SandboxAccess, SandboxSession } from "../session/session.js";
+import type { SandboxContainer } from "../container/sandbox-container.js";
+import { SandboxSession } from "../session/session.js";
+import type { RunOptions, SandboxAccess } from "../session/types.js";
 import { captureArchive, collectScript, type PlotCapture, plotCaptureFor, uploadScript } from "./capture.js";
 import { readPlotArchive } from "./collect.js";
 
 const artifactOptionsSchema = z.strictObject({
   /** Capture plots. Default true; a language without plot support then fails with LanguageNotSupportPlotError. */
   enablePlotting: z.boolean().default(true),
-  /** Plots kept per run; more are dropped and `plotsTruncated` is set. Default 50. */
-  maxPlotsPerRun: z.number().int().positive().default(50),
-  /** Bytes one plot may have; bigger ones are dropped and `plotsTruncated` is set. Default 10 MiB. */
-  maxPlotBytes: z.number().int().positive().default(10 * 1024 * 1024),
   /** Plotly/Bokeh HTML loads its JavaScript from a CDN (small) or embeds it (works offline, megabytes). Default "cdn". */
   plotlyJs: z.enum(["cdn", "inline"]).default("cdn"),
 });
 
+/** Plot capture's options; its limits (`maxPlotsPerRun`, `maxPlotBytes`) are session options, shared with interactive sessions. */
 export type ArtifactOptions = z.input<typeof artifactOptionsSchema>;
 export type ArtifactSessionOptions = SessionOptions & ArtifactOptions;
 
@@ -30,14 +29,15 @@ export interface ArtifactRunOptions extends RunOptions {
  * accumulate across runs (each result holds all of them, in order) until `clearPlots()` or `run(…, { clearPlots })`.
  */
 export class ArtifactSandboxSession extends SandboxSession {
-  readonly artifactOptions: z.output<typeof artifactOptionsSchema>;
+  readonly artifactOptions: z.output<typeof artifactOptionsSchema> & { readonly maxPlotsPerRun: number; readonly maxPlotBytes: number };
   readonly #capture: PlotCapture | undefined;
   #plots: PlotOutput[] = [];
 
   constructor(options: ArtifactSessionOptions = {}) {
-    const { enablePlotting, maxPlotsPerRun, maxPlotBytes, plotlyJs, ...sessionOptions } = options;
+    const { enablePlotting, plotlyJs, ...sessionOptions } = options;
     super(sessionOptions);
-    this.artifactOptions = parseOptions(artifactOptionsSchema, { enablePlotting, maxPlotsPerRun, maxPlotBytes, plotlyJs }, "artifact options");
+    const { maxPlotsPerRun, maxPlotBytes } = this.limits;
+    this.artifactOptions = { ...parseOptions(artifactOptionsSchema, { enablePlotting, plotlyJs }, "artifact options"), maxPlotsPerRun, maxPlotBytes };
     this.#capture = this.artifactOptions.enablePlotting ? plotCaptureFor(this.language.name) : undefined;
   }
 
@@ -55,7 +55,7 @@ export class ArtifactSandboxSession extends SandboxSession {
     this.#plots = [];
   }
 
-  protected override async afterOpen(container: OpenContainer): Promise<void> {
+  protected override async afterOpen(container: SandboxContainer): Promise<void> {
     if (!this.#capture) return;
     const { output } = await this.sandboxFor(container).exec({
       argv: ["/bin/sh", "-c", uploadScript],

@@ -4,7 +4,7 @@ import { ByteQueue, type Deferred, deferred } from "../internal/async.js";
 import { newId } from "../internal/ids.js";
 import type { Logger } from "../internal/logger.js";
 import type { ExecutionErrorInfo } from "../result.js";
-import { killRun, RUN_MARKER } from "../session/process-control.js";
+import { killRun, RUN_MARKER } from "../container/process-control.js";
 import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameKind } from "./frames.js";
 
 export interface KernelLaunch {

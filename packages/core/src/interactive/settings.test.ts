@@ -4,6 +4,7 @@ import {
   KernelType,
   LanguageNotSupportedError,
   registerLanguageHandler,
+  SandboxSession,
   ValidationError,
 } from "@llm-sandbox/core";
 import { describe, expect, it } from "vitest";
@@ -21,7 +22,7 @@ const settingsError = (options: ConstructorParameters<typeof InteractiveSandboxS
 describe("InteractiveSandboxSession settings", () => {
   it("fills llm-sandbox's defaults and picks the language's kernel", () => {
     const python = new InteractiveSandboxSession();
-    expect(python.interactiveSettings).toEqual({ kernelType: "ipython", maxMemory: "1GB", historySize: 1000, timeout: 300, pollInterval: 0.1 });
+    expect(python.interactiveSettings).toEqual({ kernelType: "ipython", maxMemory: "1GB", historySize: 1000, timeout: 60, pollInterval: 0.1 });
     expect(python.options.runtimeConfigs.memory).toBe("1GB");
     expect(new InteractiveSandboxSession({ lang: "js" }).interactiveSettings.kernelType).toBe(KernelType.NODE);
     expect(new InteractiveSandboxSession({ lang: "ts", interactiveSettings: { kernelType: "NODE" } }).interactiveSettings.kernelType).toBe("node");
@@ -33,9 +34,16 @@ describe("InteractiveSandboxSession settings", () => {
     expect(explicit.options.runtimeConfigs).toMatchObject({ memory: "2g", cpus: 2 });
   });
 
-  it("takes the cell timeout from the settings, else executionTimeout, else 300 s", () => {
-    expect(new InteractiveSandboxSession({ interactiveSettings: { timeout: 5 }, executionTimeout: 9 }).interactiveSettings.timeout).toBe(5);
+  it("takes the cell timeout from the settings, else the execution limit every session has (executionTimeout, else defaultTimeout)", () => {
+    const fromSettings = new InteractiveSandboxSession({ interactiveSettings: { timeout: 5 }, executionTimeout: 9 });
+    expect(fromSettings.interactiveSettings.timeout).toBe(5);
+    expect(fromSettings.limits.executionTimeout).toBe(5);
     expect(new InteractiveSandboxSession({ executionTimeout: 9 }).interactiveSettings.timeout).toBe(9);
+    // The same options give an interactive session and a plain one the same limit.
+    for (const options of [{}, { defaultTimeout: 7 }, { executionTimeout: 11 }]) {
+      expect(new InteractiveSandboxSession(options).limits.executionTimeout).toBe(new SandboxSession(options).limits.executionTimeout);
+    }
+    expect(new InteractiveSandboxSession().limits.executionTimeout).toBe(60);
   });
 
   it.each([

@@ -4,9 +4,9 @@ import { ContainerError } from "../errors.js";
 import { ByteQueue, within } from "../internal/async.js";
 import { newId } from "../internal/ids.js";
 import { readPackageFile } from "../internal/package-files.js";
-import type { LaunchRequest, ProcessRunner } from "../session/process.js";
-import { killRun, RUN_MARKER } from "../session/process-control.js";
-import type { WarmRunner, WarmStart } from "./warm.js";
+import type { LaunchRequest, ProcessRunner } from "../container/process.js";
+import { killRun, RUN_MARKER } from "../container/process-control.js";
+import type { WarmRunner, WarmStart } from "./warm-runner.js";
 
 /** The preload's first bytes on stdout (assets/warm/node-preload.cjs): its file is gone, it waits for the run. */
 const READY = Buffer.from("\u0000llm-sandbox:ready\n");

@@ -1,80 +1,17 @@
-import { z } from "zod";
-import type { BackendAdapter, ContainerSpec } from "../backends/backend.js";
-import { ContainerError, PoolClosedError, PoolExhaustedError, SandboxAbortError, ValidationError } from "../errors.js";
+import type { BackendAdapter } from "../backends/backend.js";
+import { onProcessExit } from "../container/exit-cleanup.js";
+import type { ContainerLease, ContainerSource } from "../container/source.js";
+import { PoolClosedError, PoolExhaustedError, SandboxAbortError } from "../errors.js";
 import { deferred } from "../internal/async.js";
 import { newId } from "../internal/ids.js";
-import { LABELS } from "../internal/labels.js";
 import { type Logger, silentLogger, stderrLogger } from "../internal/logger.js";
-import type { LanguageHandler } from "../languages/handler.js";
-import { getLanguageHandler } from "../languages/registry.js";
 import { createBackend } from "../session/backend-factory.js";
-import type { ContainerLease, ContainerSource } from "../session/container-source.js";
-import { sandboxImage, secureContainerSpec } from "../session/container-spec.js";
-import { onProcessExit } from "../session/exit-cleanup.js";
-import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema } from "../session/options.js";
-import { type ProcessLauncher, type ProcessRequest, runProcess } from "../session/process.js";
-import { type OpenContainer, SandboxSession } from "../session/session.js";
-import { ExhaustionStrategy, type PoolConfig, parsePoolConfig, type ResolvedPoolConfig } from "./config.js";
-import { KILL_SCRIPT, killStepUser, RESTORE_SCRIPT, SNAPSHOT_SCRIPT } from "./reset.js";
-import { defaultWarmModules, startWarmRunner, type WarmRunner, warmLanguages } from "./warm.js";
+import type { ParsedSessionOptions, SessionOptions } from "../session/options.js";
+import { ExhaustionStrategy, type ResolvedPoolConfig } from "./config.js";
+import { PooledContainer, type PooledContainerState } from "./pool-container.js";
+import { PoolPlan } from "./pool-plan.js";
+import { type PoolManagerOptions, type PoolStats, parsePoolOptions } from "./pool-options.js";
 
-/** Session options that make no sense for a pool's containers. */
-const REFUSED = ["pool", "containerId", "commitContainer", "sessionTimeout"] as const;
-
-const warmSchema = z
-  .union([
-    z.boolean(),
-    z.strictObject({
-      /** Modules imported once; default for Python: numpy, pandas, matplotlib, matplotlib.pyplot. */
-      modules: z.array(z.string().regex(/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/, "expected a module name such as numpy or matplotlib.pyplot")).optional(),
-    }),
-  ])
-  .optional();
-
-export type PoolManagerOptions = Omit<SessionOptions, (typeof REFUSED)[number]> & {
-  /** The pool's rules (sizes, timeouts, exhaustion strategy). */
-  config?: PoolConfig;
-  /**
-   * A warm interpreter in every pooled container (Python): each run forks an interpreter that imported these
-   * modules already. Default: on, with the language's default modules, where the language has one.
-   */
-  warmInterpreter?: z.input<typeof warmSchema>;
-};
-
-/** What a pooled container is doing. */
-export type PooledContainerState = "creating" | "idle" | "busy" | "checking" | "resetting" | "removing";
-
-export interface PoolStats {
-  /** Containers the pool holds (every state but "removing"; temporary ones excluded). */
-  readonly totalSize: number;
-  readonly maxSize: number;
-  readonly minSize: number;
-  readonly stateCounts: Readonly<Record<PooledContainerState, number>>;
-  /** TEMPORARY containers in use (outside the pool's count). */
-  readonly temporary: number;
-  /** `acquire()` calls waiting for a container. */
-  readonly waiting: number;
-  readonly closed: boolean;
-  /** Since the pool started: containers created, leases handed out, leases of a used container, failed resets. */
-  readonly counters: { readonly created: number; readonly acquired: number; readonly reused: number; readonly resetFailures: number };
-  /** Idle, busy or checked containers whose warm interpreter runs. */
-  readonly warm: number;
-}
-
-interface Pooled {
-  readonly key: string;
-  readonly temporary: boolean;
-  state: PooledContainerState;
-  createdAt: number;
-  idleSince: number;
-  uses: number;
-  open?: OpenContainer;
-  warm?: WarmRunner;
-  /** Used once and replaced: no reset could kill its processes untraceably (see #build). */
-  singleUse?: boolean;
-  lease?: ContainerLease;
-  readonly stop: AbortController;
-}
 
 interface Waiter {
   readonly resolve: (lease: ContainerLease) => void;
@@ -83,19 +20,6 @@ interface Waiter {
   readonly cleanup: () => void;
 }
 
-/** What every container of the pool is reset to: the files of its in-memory mounts right after set-up. */
-interface Baseline {
-  /** Mount points relative to /. */
-  readonly mounts: readonly string[];
-  readonly archive?: Buffer;
-  readonly fingerprint: string;
-}
-
-/** Seconds a reset (or a health probe) may take before the container counts as broken. */
-const RESET_TIMEOUT = 30;
-const PROBE_TIMEOUT_MS = 10_000;
-/** The baseline is kept in memory for the pool's life. */
-const MAX_BASELINE_BYTES = 256 * 1024 * 1024;
 /** After a failed creation, top-ups to `minPoolSize` pause this long (an acquire still tries at once). */
 const RETRY_DELAY_MS = 5_000;
 
@@ -114,55 +38,37 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
   /** Modules the warm interpreters import; undefined when containers have none. */
   readonly warmModules: readonly string[] | undefined;
   readonly #options: ParsedSessionOptions;
-  readonly #handler: LanguageHandler;
   readonly #backend: BackendAdapter;
   readonly #logger: Logger;
-  readonly #containers = new Set<Pooled>();
+  readonly #plan: PoolPlan;
+  readonly #containers = new Set<PooledContainer>();
   readonly #waiters: Waiter[] = [];
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #closeSignal = new AbortController();
   readonly #health: NodeJS.Timeout;
   readonly #untrackExit: () => void;
-  #image: Promise<{ image: string; built?: string }> | undefined;
-  #baseline: Promise<Baseline> | undefined;
-  #spec: ContainerSpec | undefined;
   #closing: Promise<void> | undefined;
   #lastError: unknown;
   #retryAt = 0;
   #changed = deferred<void>();
   #counters = { created: 0, acquired: 0, reused: 0, resetFailures: 0 };
-  /** Set when a warm interpreter declined to run on this host: the pool goes on without them. */
-  #warmDeclined = false;
-  #singleUseReported = false;
 
   constructor(options: PoolManagerOptions = {}) {
-    const { config, warmInterpreter, ...sessionOptions } = options ?? {};
-    const refused = REFUSED.filter((key) => (sessionOptions as Record<string, unknown>)[key] !== undefined);
-    if (refused.length) throw new ValidationError(`Invalid pool options:\n✖ ${refused.join(", ")}: not available for pooled containers`);
-    this.config = parsePoolConfig(config);
-    this.#options = parseOptions(sessionOptionsSchema, sessionOptions, "pool options");
-    if (this.#options.runtimeConfigs.readOnly === false) {
-      throw new ValidationError(
-        "Invalid pool options:\n✖ runtimeConfigs.readOnly: a pool resets containers by restoring their in-memory workdir and /tmp, so the root filesystem must stay read-only",
-      );
-    }
-    this.#handler = getLanguageHandler(this.#options.lang);
-    this.language = this.#handler.name;
-    this.warmModules = resolveWarm(warmInterpreter === undefined ? undefined : parseOptions(warmSchema, warmInterpreter, "warmInterpreter option"), this.language);
+    const parsed = parsePoolOptions(options);
+    this.config = parsed.config;
+    this.#options = parsed.containers;
+    const handler = parsed.language;
+    this.language = handler.name;
+    this.warmModules = parsed.warmModules;
+    this.sessionDefaults = parsed.sessionDefaults;
     this.#backend = createBackend(this.#options);
     this.#logger = this.#options.logger ?? (this.#options.verbose ? stderrLogger : silentLogger);
-    // Sessions on the pool get its options; the pool's libraries are in its containers already, not theirs to install.
-    const { libraries: _poolLibraries, ...defaults } = sessionOptions;
-    this.sessionDefaults = { ...defaults, lang: this.language };
+    this.#plan = new PoolPlan(this.id, this.#options, this.#backend, handler, this.#logger, this.warmModules, this.#closeSignal.signal);
     this.#health = setInterval(() => this.#checkHealth(), this.config.healthCheckInterval * 1000);
     this.#health.unref();
-    // Ctrl-C or the end of the program closes the pool (so nothing tops it up meanwhile); a hard exit removes what it can.
-    this.#untrackExit = onProcessExit({
-      dispose: () => this.close(),
-      disposeSync: () => {
-        for (const container of this.#containers) if (container.open) this.#backend.removeSync?.(container.open.id);
-      },
-    });
+    // Ctrl-C or the end of the program closes the pool (so nothing tops it up meanwhile); on a hard exit each
+    // container removes itself (the container lifecycle registers it).
+    this.#untrackExit = onProcessExit({ dispose: () => this.close(), disposeSync: () => {} });
     this.#dispatch();
   }
 
@@ -244,8 +150,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
       for (const waiter of [...this.#waiters]) waiter.reject(new PoolClosedError());
       for (const container of this.#containers) if (container.state !== "creating") this.#remove(container);
       while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
-      const image = await this.#image?.catch(() => undefined);
-      if (image?.built && !this.#options.keepTemplate) await this.#backend.removeImage?.(image.built);
+      await this.#plan.removeBuiltImage();
       this.#untrackExit();
       this.#notify();
     })();
@@ -267,7 +172,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
   }
 
   /** The most recently used idle container (the others can then age out), skipping expired ones. */
-  #takeIdle(): Pooled | undefined {
+  #takeIdle(): PooledContainer | undefined {
     const idle = [...this.#containers].filter((c) => c.state === "idle").sort((a, b) => b.idleSince - a.idleSince);
     for (const container of idle) {
       if (this.#expired(container)) this.#remove(container);
@@ -276,7 +181,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     return undefined;
   }
 
-  #expired(container: Pooled): boolean {
+  #expired(container: PooledContainer): boolean {
     const { maxContainerLifetime, maxContainerUses } = this.config;
     return (
       (maxContainerLifetime !== null && Date.now() - container.createdAt >= maxContainerLifetime * 1000) ||
@@ -286,18 +191,18 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     );
   }
 
-  #lend(container: Pooled): ContainerLease {
+  #lend(container: PooledContainer): ContainerLease {
     container.state = "busy";
     container.uses++;
     this.#counters.acquired++;
     if (container.uses > 1) this.#counters.reused++;
-    const lease: ContainerLease = { container: container.open!, release: () => this.#release(container, lease) };
+    const lease: ContainerLease = { container: container.container!, release: () => this.#release(container, lease) };
     container.lease = lease;
     this.#notify();
     return lease;
   }
 
-  #release(container: Pooled, lease: ContainerLease): void {
+  #release(container: PooledContainer, lease: ContainerLease): void {
     if (container.lease !== lease || container.state !== "busy") return;
     container.lease = undefined;
     if (this.#closeSignal.signal.aborted || container.temporary || this.#expired(container)) return this.#remove(container);
@@ -305,7 +210,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     this.#notify();
     this.#task(async () => {
       try {
-        await this.#reset(container);
+        await container.reset();
       } catch (error) {
         if (container.state !== "resetting") return; // removed meanwhile (close)
         this.#counters.resetFailures++;
@@ -362,8 +267,8 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
 
   // ---- containers -------------------------------------------------------------------------------------------------
 
-  #newEntry(temporary: boolean): Pooled {
-    const container: Pooled = { key: newId(4), temporary, state: "creating", createdAt: Date.now(), idleSince: 0, uses: 0, stop: new AbortController() };
+  #newEntry(temporary: boolean): PooledContainer {
+    const container = new PooledContainer(this.#plan, temporary);
     this.#containers.add(container);
     return container;
   }
@@ -409,172 +314,19 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     return this.#lend(container);
   }
 
-  /** Creates, sets up and (first time) snapshots a container, then starts its warm interpreter. */
-  async #build(container: Pooled): Promise<void> {
-    const image = (this.#image ??= sandboxImage(this.#options, this.#backend, this.#handler, this.#logger));
-    image.catch(() => this.#image === image && (this.#image = undefined));
-    const spec = (this.#spec ??= this.#containerSpec((await image).image));
-    const id = await this.#backend.create(spec);
-    const open: OpenContainer = { id, created: false, user: spec.user, network: spec.network };
-    container.open = { ...open, prepared: { libraries: this.#options.libraries } };
-    this.#counters.created++;
-    if (this.#closeSignal.signal.aborted) return;
-    await this.#setUp(open);
-    if (container.temporary) return;
-    // The first container's files are the baseline, taken before anything else runs in it; the others need it
-    // only for their first reset, so their warm interpreters start meanwhile.
-    if (!this.#baseline) {
-      const baseline = (this.#baseline = this.#snapshot(open, spec));
-      baseline.catch(() => this.#baseline === baseline && (this.#baseline = undefined));
-      await baseline;
-    }
-    // The warm interpreter starts before anyone uses the container: a session's processes must never be able to
-    // touch it while it imports (it reads files under HOME=/tmp, e.g. matplotlib's configuration).
-    if (this.warmModules && !this.#warmDeclined && !this.#closeSignal.signal.aborted) {
-      const warm = await startWarmRunner({
-        language: this.language,
-        modules: this.warmModules,
-        backend: this.#backend,
-        containerId: id,
-        user: spec.user,
-        workdir: spec.workdir,
-        detach: AbortSignal.any([this.#closeSignal.signal, container.stop.signal]),
-        startTimeout: this.#options.defaultTimeout,
-        logger: this.#logger,
-      });
-      if (!warm) this.#warmDeclined = true;
-      else {
-        container.warm = warm;
-        container.open = { ...container.open, launcher: warm };
-        void warm.ended?.then(() => this.#onWarmEnded(container));
-      }
-    }
-    // Where every exec runs as the session's user and gid (Kubernetes), a reset's kill step is as traceable by the
-    // session's processes as they are by it — unless a warm interpreter kills them from a process none can trace,
-    // or the node's kernel forbids tracing non-descendants (Yama; probed per container, as pods land on any node).
-    if (this.#backend.fixedExecUser && !container.warm?.clear && (await this.#sameUserTracing(open))) {
-      container.singleUse = true;
-      if (!this.#singleUseReported) {
-        this.#singleUseReported = true;
-        this.#logger.warn(
-          `pool ${this.id}: containers are used once and replaced, not reset: on ${this.#backend.kind} a reset runs as ` +
-            "the session's own user, and this node lets a process trace others of its user (kernel.yama.ptrace_scope 0), " +
-            "so what a session left running could stop the reset. Nodes with ptrace_scope >= 1, or Python's warm " +
-            "interpreter, allow reuse.",
-        );
-      }
-    }
+  async #build(container: PooledContainer): Promise<void> {
+    await container.build();
+    if (container.container) this.#counters.created++;
+    void container.warm?.ended?.then(() => this.#onWarmEnded(container));
   }
 
-  /** Whether a process here may trace any other of its user: no Yama restriction (kernel.yama.ptrace_scope 0 or absent). */
-  async #sameUserTracing(container: OpenContainer): Promise<boolean> {
-    const { output } = await this.#exec(container, {
-      argv: ["/bin/sh", "-c", "cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo 0"],
-      description: "pool tracing probe",
-    });
-    return !(Number(output.stdout.trim()) >= 1);
-  }
-
-  #containerSpec(image: string): ContainerSpec {
-    const spec = secureContainerSpec(this.#options, this.#backend, this.#handler, image, this.id);
-    return { ...spec, labels: { ...spec.labels, [LABELS.pool]: this.id } };
-  }
-
-  /** The session set-up (CA certificates, the language's set-up, the pool's libraries), by a session on this container. */
-  async #setUp(container: OpenContainer): Promise<void> {
-    const { extraCaCerts, libraries, skipEnvironmentSetup, workdir, packageIndexes } = this.#options;
-    const steps = this.#handler.setupScripts?.({ workdir, packageIndexes }) ?? [];
-    if (skipEnvironmentSetup || (!extraCaCerts.length && !steps.length && !libraries.length)) return;
-    const source: ContainerSource = {
-      language: this.language,
-      sessionDefaults: this.sessionDefaults,
-      acquire: async () => ({ container, release: () => {} }),
-    };
-    const session = new SandboxSession({ pool: source, libraries: [...libraries] });
-    try {
-      await session.open();
-    } finally {
-      await session.close();
-    }
-  }
-
-  /** The baseline every reset restores: the in-memory mounts as they are right after creation and set-up. */
-  async #snapshot(container: OpenContainer, spec: ContainerSpec): Promise<Baseline> {
-    const mounts = Object.keys(spec.tmpfs).map((path) => path.replace(/^\/+/, ""));
-    if (!mounts.length) return { mounts, fingerprint: "-" };
-    const { output, stdoutBytes } = await this.#exec(container, {
-      argv: ["/bin/sh", "-c", SNAPSHOT_SCRIPT, "snapshot", ...mounts],
-      rawStdout: true,
-      maxOutputBytes: MAX_BASELINE_BYTES,
-      description: "pool baseline snapshot",
-    });
-    const fingerprint = output.stderr.trimEnd().split("\n").at(-1) ?? "";
-    if (output.exitCode !== 0 || !fingerprint) throw new ContainerError(`Cannot take the pool's baseline of ${mounts.join(", ")}: ${output.stderr.trim()}`);
-    if (output.stdoutTruncated) throw new ContainerError(`The pool's baseline (${mounts.join(", ")}) exceeds ${MAX_BASELINE_BYTES} bytes`);
-    return { mounts, archive: stdoutBytes!, fingerprint };
-  }
-
-  /**
-   * Puts a used container back to the baseline; throws if anything is off. First every process the session left is
-   * killed — by the warm interpreter if it can do so untraceably, else by an exec no leftover can trace (reset.ts) —
-   * then the files are restored and the warm interpreter made ready for the next session.
-   */
-  async #reset(container: Pooled): Promise<void> {
-    const open = container.open!;
-    const warm = container.warm;
-    if (warm && !(await warm.settle(PROBE_TIMEOUT_MS))) throw new ContainerError("an operation of the warm interpreter does not end");
-    const killed = warm?.clear
-      ? await warm.clear(PROBE_TIMEOUT_MS)
-      : await this.#exec(open, {
-          argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill"],
-          user: killStepUser(open.user ?? "1000:1000"),
-          description: "pool reset (processes)",
-        }).then(({ output }) => output.exitCode === 0 || Promise.reject(new ContainerError(output.stderr.trim())));
-    if (!killed) throw new ContainerError("processes of the session survive");
-    const baseline = await (this.#baseline ?? Promise.reject(new ContainerError("the pool has no baseline to reset to")));
-    // A session's install may have left the install network attached; the restore and the disconnect run together.
-    const disconnected = open.network.mode === "install-only" ? this.#backend.setInstallNetwork?.(open.id, false) : undefined;
-    // Through the warm interpreter when it can (no engine exec), else as a plain exec.
-    const restore = this.#exec(
-      open,
-      {
-        argv: ["/bin/sh", "-c", RESTORE_SCRIPT, "restore", baseline.fingerprint, ...baseline.mounts],
-        ...(baseline.archive ? { stdin: baseline.archive } : {}),
-        description: "pool reset (files)",
-      },
-      open.launcher,
-    );
-    const [{ output }] = await Promise.all([restore, disconnected]);
-    if (output.exitCode !== 0) throw new ContainerError(`reset failed (exit code ${output.exitCode}): ${output.stderr.trim()}`);
-    if (warm && !(await warm.prepare(PROBE_TIMEOUT_MS, { fresh: true }))) throw new ContainerError("its warm interpreter is not ready");
-  }
-
-  #exec(
-    container: OpenContainer,
-    request: Omit<ProcessRequest, "timeout" | "maxOutputBytes" | "encodingErrors"> & { maxOutputBytes?: number },
-    launcher?: ProcessLauncher,
-  ) {
-    const process = {
-      timeout: RESET_TIMEOUT,
-      maxOutputBytes: 64 * 1024,
-      encodingErrors: "replace",
-      workdir: "/",
-      ...(container.user ? { user: container.user } : {}),
-      detach: this.#closeSignal.signal,
-      ...request,
-    } as const;
-    return runProcess(this.#backend, container.id, process, launcher);
-  }
-
-  #remove(container: Pooled): void {
+  #remove(container: PooledContainer): void {
     if (container.state === "removing") return;
     container.state = "removing";
-    container.lease = undefined;
-    container.stop.abort();
     this.#notify();
     this.#task(async () => {
       try {
-        if (container.open) await this.#backend.remove(container.open.id);
+        await container.remove();
       } finally {
         this.#containers.delete(container);
         this.#dispatch();
@@ -582,7 +334,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     });
   }
 
-  #onWarmEnded(container: Pooled): void {
+  #onWarmEnded(container: PooledContainer): void {
     if (container.state === "idle") {
       this.#logger.warn(`pool ${this.id}: the warm interpreter of container ${container.key} ended; replacing the container`);
       this.#remove(container);
@@ -603,7 +355,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
       } else {
         container.state = "checking";
         this.#task(async () => {
-          const healthy = await this.#probe(container);
+          const healthy = await container.probe();
           if (container.state !== "checking") return;
           if (!healthy) return this.#remove(container);
           container.state = "idle";
@@ -614,25 +366,6 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     this.#retryAt = 0;
     this.#dispatch();
   }
-
-  async #probe(container: Pooled): Promise<boolean> {
-    if (container.warm) return container.warm.prepare(PROBE_TIMEOUT_MS, { fresh: false });
-    try {
-      const { output } = await this.#exec(container.open!, { argv: ["true"], description: "pool health check" });
-      return output.exitCode === 0;
-    } catch {
-      return false;
-    }
-  }
-}
-
-function resolveWarm(setting: z.output<typeof warmSchema>, language: string): readonly string[] | undefined {
-  const defaults = defaultWarmModules(language);
-  if (setting === false || (setting === undefined && !defaults)) return undefined;
-  if (!defaults) {
-    throw new ValidationError(`Invalid pool options:\n✖ warmInterpreter: ${language} has no warm interpreter (available: ${warmLanguages().join(", ")})`);
-  }
-  return typeof setting === "object" && setting.modules ? [...setting.modules] : defaults;
 }
 
 /**

@@ -6,13 +6,11 @@ import type { Logger } from "../internal/logger.js";
 import { parseSize } from "../internal/sizes.js";
 import type { LanguageHandler } from "../languages/handler.js";
 import type { ParsedSessionOptions } from "./options.js";
+import { CA_BUNDLE, CA_ENV } from "../container/sandbox-container.js";
 
 /** The memory limit when `runtimeConfigs.memory` is not given. */
 const DEFAULT_MEMORY = "1g";
 
-/** Where the CA bundle for extra certificates goes (the workdir may be user-visible; /tmp is ours too). */
-export const CA_BUNDLE = "/tmp/.llm-sandbox-ca.pem";
-const CA_ENV = ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"];
 
 /**
  * The image a new container runs: the user's Dockerfile built, or `image` (default: the language's managed image)

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { EncodingErrors, SandboxBackend } from "../enums.js";
 import { ValidationError } from "../errors.js";
 import type { Logger } from "../internal/logger.js";
-import { type ContainerSource, isContainerSource } from "./container-source.js";
+import { type ContainerSource, isContainerSource } from "../container/source.js";
 import { parseSize } from "../internal/sizes.js";
 import { SecurityPolicy } from "../security/policy.js";
 import { getSecurityPolicy, SECURITY_PRESETS } from "../security/presets.js";
@@ -114,6 +114,10 @@ export const sessionOptionsSchema = z
     encodingErrors: z.enum(Object.values(EncodingErrors) as [EncodingErrors, ...EncodingErrors[]]).default("replace"),
     /** Bytes of stdout and of stderr kept per operation; the rest is dropped and flagged. Default 10 MiB. */
     maxOutputBytes: z.number().int().positive().default(10 * 1024 * 1024),
+    /** Plots kept per run where plots are captured (artifact and interactive sessions); more set `plotsTruncated`. Default 50. */
+    maxPlotsPerRun: z.number().int().positive().default(50),
+    /** Bytes one plot may have; bigger ones are dropped and `plotsTruncated` is set. Default 10 MiB. */
+    maxPlotBytes: z.number().int().positive().default(10 * 1024 * 1024),
     packageIndexes: packageIndexesSchema.default({}),
     /** Libraries installed when the session opens. */
     libraries: z.array(z.string()).default([]).transform(validateLibraries),

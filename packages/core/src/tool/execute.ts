@@ -7,7 +7,7 @@ import {
   ValidationError,
 } from "../errors.js";
 import type { ExecutionResult } from "../result.js";
-import type { RunOptions } from "../session/session.js";
+import type { RunOptions } from "../session/types.js";
 import { DEFAULT_MODEL_OUTPUT_CHARS, truncateForModel } from "./format.js";
 import { parseToolInput } from "./input.js";
 import type { SessionProvider } from "./providers.js";

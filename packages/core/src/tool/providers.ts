@@ -2,8 +2,8 @@ import { ArtifactSandboxSession } from "../artifacts/artifact-session.js";
 import { plotLanguages } from "../artifacts/capture.js";
 import type { LanguageHandler } from "../languages/handler.js";
 import { getLanguageHandler, supportedLanguages } from "../languages/registry.js";
-import { type ContainerSource, sourcedOptions } from "../session/container-source.js";
-import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema } from "../session/options.js";
+import type { ContainerSource } from "../container/source.js";
+import type { SessionOptions } from "../session/options.js";
 import { SandboxSession } from "../session/session.js";
 
 /** Builds the sessions a provider hands out. A plot-capturing or interactive session class plugs in here. */
@@ -53,13 +53,15 @@ export type SessionProviderOptions = Omit<SessionOptions, "lang"> & {
 export const defaultSessionFactory: SessionFactory = (options) =>
   plotLanguages().includes(getLanguageHandler(options.lang ?? "python").name) ? new ArtifactSandboxSession(options) : new SandboxSession(options);
 
-/** Validates the options once, up front, so configuration mistakes surface before the first tool call. */
+/**
+ * Validates the options once, up front — by making (not opening) a session of the first language — so configuration
+ * mistakes surface before the first tool call, and the model is told the limits the sessions really have.
+ */
 function prepare(options: SessionProviderOptions, reuse: SandboxInfo["reuse"]) {
   const { languages, createSession = defaultSessionFactory, plots, ...sessionOptions } = options;
   const handlers = [...new Set((languages ?? supportedLanguages()).map((name) => getLanguageHandler(name)))];
-  const parsed = parseOptions(sessionOptionsSchema, sessionOptions);
-  const info = describeSessions(parsed, handlers, reuse, capturesPlots(plots, options.createSession, handlers));
   const make = (language: string) => createSession({ ...sessionOptions, lang: getLanguageHandler(language).name });
+  const info = describeSessions(make(handlers[0]?.name ?? "python"), handlers, reuse, capturesPlots(plots, options.createSession, handlers));
   return { info, make };
 }
 
@@ -68,13 +70,15 @@ function capturesPlots(plots: boolean | undefined, createSession: SessionFactory
   return plots ?? (createSession === undefined && languages.some((language) => plotLanguages().includes(language.name)));
 }
 
-function describeSessions(options: ParsedSessionOptions, languages: readonly LanguageHandler[], reuse: SandboxInfo["reuse"], plots: boolean): SandboxInfo {
+/** What the model is told, read from a session the provider makes: its options and the limits it enforces. */
+function describeSessions(session: SandboxSession, languages: readonly LanguageHandler[], reuse: SandboxInfo["reuse"], plots: boolean): SandboxInfo {
+  const { options } = session;
   const network = options.runtimeConfigs.network;
   return {
     languages,
     reuse,
     network: network !== undefined && network !== false,
-    timeoutSeconds: options.executionTimeout ?? options.defaultTimeout,
+    timeoutSeconds: session.limits.executionTimeout,
     workdir: options.workdir,
     canInstall: !options.skipEnvironmentSetup,
     plots,
@@ -139,10 +143,8 @@ export type PooledProviderOptions = Omit<SessionOptions, "pool"> & {
 export function pooled(pool: ContainerSource, options: PooledProviderOptions = {}): SessionProvider {
   const { createSession = defaultSessionFactory, plots, ...sessionOptions } = options;
   const language = getLanguageHandler(pool.language);
-  const parsed = parseOptions(sessionOptionsSchema, sourcedOptions({ ...sessionOptions, pool }));
-  return sessionPerCall(describeSessions(parsed, [language], "pool", capturesPlots(plots, options.createSession, [language])), () =>
-    createSession({ ...sessionOptions, pool, lang: language.name }),
-  );
+  const make = () => createSession({ ...sessionOptions, pool, lang: language.name });
+  return sessionPerCall(describeSessions(make(), [language], "pool", capturesPlots(plots, options.createSession, [language])), make);
 }
 
 /** A session made for each call, opened (the call's signal stops a wait for a pooled container) and closed after it. */
@@ -171,7 +173,7 @@ function sessionPerCall(info: SandboxInfo, make: (language: string) => SandboxSe
  * provider never closes it: `close()` is a no-op and the session stays yours.
  */
 export function fromSession(session: SandboxSession, options: { plots?: boolean } = {}): SessionProvider {
-  const info = describeSessions(session.options, [session.language], "persistent", options.plots ?? false);
+  const info = describeSessions(session, [session.language], "persistent", options.plots ?? false);
   return {
     info,
     withSession: (_language, use) => use(session),

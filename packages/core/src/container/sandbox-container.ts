@@ -1,0 +1,232 @@
+import { readFile, stat } from "node:fs/promises";
+import type { AttachedContainer, BackendAdapter, ContainerSpec, NetworkPolicy } from "../backends/backend.js";
+import type { EncodingErrors } from "../enums.js";
+import { ContainerError, LibraryInstallationError, LibraryInstallationNotSupportedError, ValidationError } from "../errors.js";
+import type { Logger } from "../internal/logger.js";
+import type { LanguageHandler, PackageIndexes, SandboxCommand, SandboxContext } from "../languages/handler.js";
+import type { ExecutionErrorInfo } from "../result.js";
+import { type ProcessLauncher, type ProcessOutput, type ProcessRequest, runProcess } from "./process.js";
+import { onProcessExit } from "./exit-cleanup.js";
+import { KILLED_EXIT_CODE, OOM_COUNTER_SCRIPT, oomKills, outOfMemoryError } from "./out-of-memory.js";
+
+/** What preparing a container and installing into it need to know (a subset of the session options). */
+export interface PrepareSettings {
+  readonly workdir: string;
+  readonly packageIndexes: PackageIndexes;
+  readonly extraCaCerts: readonly string[];
+  readonly skipEnvironmentSetup: boolean;
+  /** Seconds a language set-up step or an installation may take. */
+  readonly installTimeout: number;
+  /** Seconds any other step may take. */
+  readonly defaultTimeout: number;
+}
+
+/** A process request whose defaults (user) come from the container; the rest is the caller's. */
+export type ContainerProcessRequest = Omit<ProcessRequest, "user"> & { readonly user?: string };
+
+/** Where the CA bundle for extra certificates goes (the workdir may be user-visible; /tmp is ours too). */
+export const CA_BUNDLE = "/tmp/.llm-sandbox-ca.pem";
+/** Variables pointing the usual tools at that bundle. */
+export const CA_ENV = ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"] as const;
+
+/** Caps and decoding for the lifecycle's own steps (set-up, installs, diagnosis): their output is only read for errors. */
+const STEP_OUTPUT = { maxOutputBytes: 1024 * 1024, encodingErrors: "replace" as EncodingErrors };
+
+interface ContainerInit {
+  readonly backend: BackendAdapter;
+  readonly language: LanguageHandler;
+  readonly logger: Logger;
+  readonly id: string;
+  readonly created: boolean;
+  readonly user: string | undefined;
+  readonly network: NetworkPolicy;
+}
+
+/**
+ * One sandbox container through its whole life, the single place where containers are created (or attached),
+ * prepared (CA certificates, the language's set-up, libraries), executed in, diagnosed and removed. Sessions and
+ * pools both hold these; every capability that changes how a sandbox is made or run plugs in here once.
+ */
+export class SandboxContainer {
+  readonly id: string;
+  /** Created here, so removed by `remove()` (an attached container is never removed). */
+  readonly created: boolean;
+  readonly user: string | undefined;
+  readonly network: NetworkPolicy;
+  readonly backend: BackendAdapter;
+  readonly language: LanguageHandler;
+  /** Starts runs without an engine exec (a pooled container's warm interpreter), once one is running. */
+  launcher: ProcessLauncher | undefined;
+
+  readonly #logger: Logger;
+  #installed = new Set<string>();
+  /** Libraries of the prepared state (what a pool's reset returns to). */
+  #baseline: readonly string[] | undefined;
+  /** Out-of-memory kills seen so far: a new one tells an OOM kill from any other SIGKILL. */
+  #oomKills = 0;
+  #untrackExit: (() => void) | undefined;
+  #removed: Promise<void> | undefined;
+
+  private constructor(init: ContainerInit) {
+    this.backend = init.backend;
+    this.language = init.language;
+    this.#logger = init.logger;
+    this.id = init.id;
+    this.created = init.created;
+    this.user = init.user;
+    this.network = init.network;
+  }
+
+  /** Creates a container from `spec`; it is removed at process exit if nobody removed it before. */
+  static async create(init: { backend: BackendAdapter; language: LanguageHandler; logger: Logger; spec: ContainerSpec }): Promise<SandboxContainer> {
+    const { backend, spec } = init;
+    const id = await backend.create(spec);
+    const container = new SandboxContainer({ ...init, id, created: true, user: spec.user, network: spec.network });
+    container.#untrackExit = onProcessExit({ dispose: () => container.remove(), disposeSync: () => backend.removeSync?.(id) });
+    return container;
+  }
+
+  /** Attaches to a container someone else made; it is never removed. `user` overrides the container's own. */
+  static async attach(init: { backend: BackendAdapter; language: LanguageHandler; logger: Logger; id: string; user?: string }): Promise<SandboxContainer> {
+    const attached: AttachedContainer = await init.backend.attach(init.id);
+    return new SandboxContainer({ ...init, id: attached.id, created: false, user: init.user ?? (attached.user || undefined), network: { mode: "none" } });
+  }
+
+  /** Set up (`prepare()` done): a pool's container is, before any session gets it. */
+  get prepared(): boolean {
+    return this.#baseline !== undefined;
+  }
+
+  /** The one way processes start in the container: the container's user unless the request names one. */
+  exec(request: ContainerProcessRequest, options: { launcher?: boolean } = {}): Promise<ProcessOutput> {
+    const process: ProcessRequest = { ...(this.user ? { user: this.user } : {}), ...request };
+    return runProcess(this.backend, this.id, process, options.launcher ? this.launcher : undefined);
+  }
+
+  /**
+   * The environment set-up: extra CA certificates, the language's set-up steps and `libraries`. What it installed is
+   * the prepared state that `resetInstalled()` returns to.
+   */
+  async prepare(settings: PrepareSettings, libraries: readonly string[], detach?: AbortSignal): Promise<void> {
+    if (!settings.skipEnvironmentSetup) {
+      if (settings.extraCaCerts.length) await this.#installCaCertificates(settings, detach);
+      const context = contextOf(settings);
+      for (const step of this.language.setupScripts?.(context) ?? []) {
+        const { output } = await this.#step(settings, step, `${this.language.name} set-up`, { detach });
+        if (output.exitCode !== 0) {
+          throw new ContainerError(`Environment set-up failed (${step.script}):\n${(output.stdout + output.stderr).trim()}`);
+        }
+      }
+      await this.install(settings, libraries, { detach });
+    }
+    this.#baseline = [...this.#installed];
+  }
+
+  /** Installs what is not installed yet, with the language's package manager; the install network only meanwhile. */
+  async install(settings: PrepareSettings, libraries: readonly string[], options: { signal?: AbortSignal; detach?: AbortSignal } = {}): Promise<void> {
+    const wanted = [...new Set(libraries)].filter((name) => !this.#installed.has(name));
+    if (wanted.length === 0) return;
+    if (settings.skipEnvironmentSetup) {
+      throw new LibraryInstallationNotSupportedError(this.language.name, "environment set-up is skipped for this session");
+    }
+    if (!this.language.installCommand) throw new LibraryInstallationNotSupportedError(this.language.name);
+    const command = this.language.installCommand(wanted, contextOf(settings));
+    const network = this.network.mode === "install-only" && this.backend.setInstallNetwork;
+    if (network) await this.backend.setInstallNetwork!(this.id, true);
+    let output;
+    try {
+      ({ output } = await this.#step(settings, command, `installation of ${wanted.join(", ")}`, options));
+    } finally {
+      if (network) await this.backend.setInstallNetwork!(this.id, false);
+    }
+    if (output.exitCode !== 0) throw new LibraryInstallationError(wanted, output.exitCode, `${output.stdout}${output.stderr}`);
+    for (const name of wanted) this.#installed.add(name);
+    this.#logger.info(`installed ${wanted.join(", ")}`);
+  }
+
+  /** After a reset restored the prepared files: only the prepared libraries are installed again. */
+  resetInstalled(): void {
+    this.#installed = new Set(this.#baseline);
+  }
+
+  /**
+   * Why a program was killed, when the container's out-of-memory counter says it was the memory limit: the one
+   * diagnosis for runs, warm runs and kernels. Undefined for any other exit (or when the engine has no counter).
+   */
+  async outOfMemory(exitCode: number | undefined, memoryLimitBytes: number | undefined, detach?: AbortSignal): Promise<ExecutionErrorInfo | undefined> {
+    if (exitCode !== KILLED_EXIT_CODE) return undefined;
+    try {
+      const { output } = await this.exec({
+        argv: ["/bin/sh", "-c", OOM_COUNTER_SCRIPT],
+        timeout: 10,
+        ...STEP_OUTPUT,
+        description: "out-of-memory check",
+        ...(detach ? { detach } : {}),
+      });
+      const kills = oomKills(output.stdout);
+      if (kills === undefined || kills <= this.#oomKills) return undefined;
+      this.#oomKills = kills;
+      return outOfMemoryError(memoryLimitBytes);
+    } catch (error) {
+      this.#logger.warn(`out-of-memory check failed: ${error}`);
+      return undefined;
+    }
+  }
+
+  /** Removes the container if it was created here, committing it first when asked. Idempotent. */
+  remove(options: { commitAs?: string } = {}): Promise<void> {
+    if (!this.created) return Promise.resolve();
+    return (this.#removed ??= (async () => {
+      try {
+        if (options.commitAs && this.backend.commit) this.committedImage = await this.backend.commit(this.id, options.commitAs);
+      } finally {
+        await this.backend.remove(this.id);
+        this.#untrackExit?.();
+      }
+    })());
+  }
+
+  /** The image written by `remove({ commitAs })`. */
+  committedImage: string | undefined;
+
+  async #installCaCertificates(settings: PrepareSettings, detach: AbortSignal | undefined): Promise<void> {
+    const pem = (await Promise.all(settings.extraCaCerts.map(readCertificate))).join("\n");
+    const { output } = await this.exec({
+      argv: ["/bin/sh", "-c", `{ cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null; cat; } > ${CA_BUNDLE}`],
+      stdin: Buffer.from(pem),
+      workdir: settings.workdir,
+      timeout: settings.defaultTimeout,
+      ...STEP_OUTPUT,
+      description: "CA certificate set-up",
+      ...(detach ? { detach } : {}),
+    });
+    if (output.exitCode !== 0) throw new ContainerError(`Cannot install CA certificates: ${output.stderr.trim()}`);
+  }
+
+  #step(settings: PrepareSettings, command: SandboxCommand, description: string, options: { signal?: AbortSignal; detach?: AbortSignal }) {
+    return this.exec({
+      argv: ["/bin/sh", "-c", command.script],
+      workdir: settings.workdir,
+      ...(command.user === "root" ? { user: "0" } : {}),
+      timeout: settings.installTimeout,
+      ...STEP_OUTPUT,
+      description,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.detach ? { detach: options.detach } : {}),
+    });
+  }
+}
+
+function contextOf(settings: PrepareSettings): SandboxContext {
+  return { workdir: settings.workdir, packageIndexes: settings.packageIndexes };
+}
+
+async function readCertificate(source: string): Promise<string> {
+  if (source.includes("-----BEGIN CERTIFICATE-----")) return source;
+  try {
+    if ((await stat(source)).isFile()) return await readFile(source, "utf8");
+  } catch {
+    // reported below
+  }
+  throw new ValidationError(`extraCaCerts: ${source} is neither a readable file nor PEM text`);
+}
