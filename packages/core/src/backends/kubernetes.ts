@@ -1,12 +1,9 @@
-import { spawnSync } from "node:child_process";
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { SandboxBackend } from "../enums.js";
-import { ContainerError, ImagePullError, SandboxAbortError, SandboxError, SandboxTimeoutError } from "../errors.js";
+import { ContainerError, SandboxAbortError, type SandboxError } from "../errors.js";
 import { newId } from "../internal/ids.js";
 import { LABELS } from "../internal/labels.js";
 import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, PROGRAM_NOT_FOUND, programNotFound } from "./backend.js";
-import { connectKube, KubeApiError, kubeRequest, type KubeTarget, podPath, podsPath } from "./kube-client.js";
+import { connectKube, KubeApiError, type KubeTarget, podPath } from "./kube-client.js";
 import {
   Channel,
   closeStdinFrame,
@@ -18,7 +15,8 @@ import {
   withChunkedStdin,
   withEnvironment,
 } from "./kube-exec.js";
-import { CREATE_ANNOTATION, DEFAULT_CONTAINER_ANNOTATION, planPod, podProgress, type PodObject } from "./kube-pod.js";
+import { DEFAULT_CONTAINER_ANNOTATION, planPod, type PodObject } from "./kube-pod.js";
+import { apiError, createPod, deletePod, deletePodSync, podEvents, readPod, waitRunning } from "./kube-pod-api.js";
 
 export interface KubernetesBackendOptions {
   /** A kubeconfig path or a KubeConfig of @kubernetes/client-node (default: found as kubectl finds it). */
@@ -52,9 +50,6 @@ interface ExecSocket {
 const OPEN = 1;
 /** Largest stdin message sent at once (the API server accepts far more; this keeps memory flat). */
 const STDIN_FRAME_BYTES = 256 * 1024;
-/** Seconds between TERM and KILL when a pod is deleted (our PID 1 stops at once on TERM). */
-const DELETE_GRACE_SECONDS = 1;
-const GONE_TIMEOUT_MS = 60_000;
 
 /** Each API server's exec protocol, found once (all pods of one server speak the same). */
 const protocols = new Map<string, Promise<string>>();
@@ -95,13 +90,13 @@ export class KubernetesBackend implements BackendAdapter {
       ...(this.#options.envVars ? { envVars: this.#options.envVars } : {}),
     });
     const name = (manifest.metadata as { name: string }).name;
-    await this.#createPod(target, namespace, name, manifest, createId);
+    await createPod(target, namespace, name, manifest, createId);
     try {
-      const pod = await this.#waitRunning(target, namespace, name, container);
+      const pod = await waitRunning(target, namespace, name, container, this.#options.podStartTimeout ?? 300);
       this.#pods.set(name, { namespace, container, uid: podUid(pod, container) });
       return name;
     } catch (error) {
-      await this.#deletePod(target, namespace, name).catch(() => {});
+      await deletePod(target, namespace, name).catch(() => {});
       throw error;
     }
   }
@@ -117,14 +112,14 @@ export class KubernetesBackend implements BackendAdapter {
     const namespace = target.namespace;
     let pod: PodObject;
     try {
-      pod = await this.#readPod(target, namespace, name);
+      pod = await readPod(target, namespace, name);
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) throw new ContainerError(`Pod ${name} not found in namespace ${namespace}`);
       throw apiError(`Cannot read pod ${name}`, error);
     }
     const container = pod.metadata?.annotations?.[DEFAULT_CONTAINER_ANNOTATION] ?? pod.spec?.containers?.[0]?.name ?? "";
     const phase = pod.status?.phase;
-    if (phase === "Pending") pod = await this.#waitRunning(target, namespace, name, container);
+    if (phase === "Pending") pod = await waitRunning(target, namespace, name, container, this.#options.podStartTimeout ?? 300);
     else if (phase !== "Running") throw new ContainerError(`Pod ${name} is not running (phase ${phase ?? "unknown"})`);
     const described = { namespace, container, uid: podUid(pod, container) };
     this.#pods.set(name, described);
@@ -176,22 +171,16 @@ export class KubernetesBackend implements BackendAdapter {
   async remove(name: string): Promise<void> {
     const target = await this.#connect();
     const namespace = this.#pods.get(name)?.namespace ?? target.namespace;
-    await this.#deletePod(target, namespace, name);
+    await deletePod(target, namespace, name);
     this.#pods.delete(name);
   }
 
-  /** At process exit: one DELETE from a child process (credentials and all, as client-node applies them). */
+  /** At process exit: one DELETE from a child process. */
   removeSync(name: string): void {
     const target = this.#settled;
     if (!target) return;
     const namespace = this.#pods.get(name)?.namespace ?? target.namespace;
-    spawnSync(process.execPath, ["--input-type=module", "-e", REMOVE_SCRIPT], {
-      // From here the optional package resolves as it does for this module.
-      cwd: dirname(fileURLToPath(import.meta.url)),
-      input: JSON.stringify({ config: target.config.exportConfig(), namespace, name, grace: DELETE_GRACE_SECONDS }),
-      timeout: 10_000,
-      stdio: ["pipe", "ignore", "ignore"],
-    });
+    deletePodSync(target, namespace, name);
   }
 
   /**
@@ -216,99 +205,6 @@ export class KubernetesBackend implements BackendAdapter {
       );
     }
     return this.#target;
-  }
-
-  #readPod(target: KubeTarget, namespace: string, name: string): Promise<PodObject> {
-    return kubeRequest<PodObject>(target.config, { method: "GET", path: podPath(namespace, name), idempotent: true });
-  }
-
-  /** POST, retried only because a repeat is recognisable: a 409 for a pod carrying this create's id is ours. */
-  async #createPod(target: KubeTarget, namespace: string, name: string, manifest: object, createId: string): Promise<void> {
-    try {
-      await kubeRequest(target.config, {
-        method: "POST",
-        path: podsPath(namespace),
-        // The server refuses fields it does not know (a misspelt podManifest key) instead of dropping them.
-        query: { fieldValidation: "Strict" },
-        body: manifest,
-        idempotent: true,
-      });
-    } catch (error) {
-      if (error instanceof KubeApiError && error.status === 409) {
-        const existing = await this.#readPod(target, namespace, name).catch(() => undefined);
-        if (existing?.metadata?.annotations?.[CREATE_ANNOTATION] === createId) return;
-        throw new ContainerError(`A pod named ${name} already exists in namespace ${namespace}`, { cause: error });
-      }
-      throw apiError(`Cannot create pod ${name} in namespace ${namespace}`, error);
-    }
-  }
-
-  /** Polls until the pod runs; fails early on states that do not get better by waiting, with the pod's events. */
-  async #waitRunning(target: KubeTarget, namespace: string, name: string, container: string): Promise<PodObject> {
-    const timeout = this.#options.podStartTimeout ?? 300;
-    const deadline = Date.now() + timeout * 1000;
-    for (let delay = 200; ; delay = Math.min(delay * 1.5, 1000)) {
-      let pod: PodObject;
-      try {
-        pod = await this.#readPod(target, namespace, name);
-      } catch (error) {
-        if (error instanceof KubeApiError && error.status === 404) throw new ContainerError(`Pod ${name} was deleted while it started`);
-        throw apiError(`Cannot read pod ${name}`, error);
-      }
-      const progress = podProgress(pod, container);
-      if (progress.state === "running") return pod;
-      if (progress.state === "failed") {
-        const events = await this.#events(target, namespace, name);
-        if (progress.image) {
-          const pull = events.find((e) => /^Failed to pull image|^Failed to inspect image|pull access denied/i.test(e.message));
-          const reason = pull?.message.replace(/^Failed to pull image "[^"]*":\s*/, "") ?? progress.message;
-          throw new ImagePullError(progress.image, `${reason}${formatEvents(events)}`);
-        }
-        throw new ContainerError(`Pod ${name} cannot start: ${progress.message}${formatEvents(events)}`);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        const events = await this.#events(target, namespace, name);
-        throw new SandboxTimeoutError(`Pod ${name} did not start within ${timeout} seconds (${progress.message})${formatEvents(events)}`, timeout);
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
-    }
-  }
-
-  async #events(target: KubeTarget, namespace: string, name: string): Promise<PodEvent[]> {
-    const list = await kubeRequest<{ items?: PodEvent[] }>(target.config, {
-      method: "GET",
-      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
-      query: { fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${name}` },
-      idempotent: true,
-    }).catch(() => ({ items: [] }));
-    const at = (e: PodEvent) => e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? "";
-    return (list.items ?? []).sort((a, b) => at(a).localeCompare(at(b)));
-  }
-
-  /** Deletes and waits until the pod is gone (its containers stopped), so "closed" means nothing runs. */
-  async #deletePod(target: KubeTarget, namespace: string, name: string): Promise<void> {
-    try {
-      await kubeRequest(target.config, {
-        method: "DELETE",
-        path: podPath(namespace, name),
-        query: { gracePeriodSeconds: DELETE_GRACE_SECONDS },
-        idempotent: true,
-      });
-    } catch (error) {
-      if (error instanceof KubeApiError && error.status === 404) return;
-      throw apiError(`Cannot delete pod ${name}`, error);
-    }
-    const deadline = Date.now() + GONE_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      try {
-        await this.#readPod(target, namespace, name);
-      } catch (error) {
-        if (error instanceof KubeApiError && error.status === 404) return;
-        throw apiError(`Cannot read pod ${name}`, error);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
   }
 
   /** Which channel protocol the server speaks, learnt once per server from a trivial exec. */
@@ -378,28 +274,12 @@ export class KubernetesBackend implements BackendAdapter {
 
   /** An exec that could not run or broke off: say why, from the pod's state. */
   async #lost(target: KubeTarget, name: string, pod: PodTarget, what: string): Promise<SandboxError> {
-    const state = await this.#readPod(target, pod.namespace, name).then(
+    const state = await readPod(target, pod.namespace, name).then(
       (found) => `pod phase ${found.status?.phase ?? "unknown"}`,
       (error: unknown) => (error instanceof KubeApiError && error.status === 404 ? "the pod is gone" : `pod unreadable: ${(error as Error).message}`),
     );
     return new ContainerError(`exec in pod ${name} failed: ${what} (${state})`);
   }
-}
-
-interface PodEvent {
-  type?: string;
-  reason?: string;
-  message: string;
-  count?: number;
-  lastTimestamp?: string;
-  firstTimestamp?: string;
-  eventTime?: string;
-  metadata?: { creationTimestamp?: string };
-}
-
-function formatEvents(events: readonly PodEvent[]): string {
-  if (events.length === 0) return "";
-  return `\nPod events:\n${events.map((e) => `  ${e.type ?? ""} ${e.reason ?? ""}: ${e.message}${(e.count ?? 1) > 1 ? ` (x${e.count})` : ""}`).join("\n")}`;
 }
 
 function securityOf(pod: PodObject, container: string, key: "runAsUser" | "runAsGroup"): number | undefined {
@@ -408,11 +288,6 @@ function securityOf(pod: PodObject, container: string, key: "runAsUser" | "runAs
 }
 const podUid = (pod: PodObject, container: string) => securityOf(pod, container, "runAsUser");
 const podGid = (pod: PodObject, container: string) => securityOf(pod, container, "runAsGroup");
-
-function apiError(what: string, error: unknown): SandboxError {
-  if (SandboxError.isInstance(error)) return error;
-  return new ContainerError(`${what}: ${(error as Error).message}`, { cause: error });
-}
 
 /** Writes stdin as it comes (one message in flight: back-pressure), then ends it the way the protocol allows. */
 async function sendStdin(socket: ExecSocket, stdin: Uint8Array | AsyncIterable<Uint8Array>, protocol: string): Promise<void> {
@@ -428,19 +303,3 @@ async function sendStdin(socket: ExecSocket, stdin: Uint8Array | AsyncIterable<U
   if (socket.readyState !== OPEN) return;
   await send(protocol === V4_PROTOCOL ? frame(Channel.stdin, stdinChunk(new Uint8Array())) : closeStdinFrame());
 }
-
-/** Executed by a child process at exit: one DELETE through client-node's credentials. */
-const REMOVE_SCRIPT = `
-import http from "node:http";
-import https from "node:https";
-let input = ""; for await (const chunk of process.stdin) input += chunk;
-const { config, namespace, name, grace } = JSON.parse(input);
-const { KubeConfig } = await import("@kubernetes/client-node");
-const kc = new KubeConfig(); kc.loadFromString(config);
-const url = new URL(kc.getCurrentCluster().server.replace(/\\/+$/, "") + "/api/v1/namespaces/" + encodeURIComponent(namespace) + "/pods/" + encodeURIComponent(name) + "?gracePeriodSeconds=" + grace);
-const options = { method: "DELETE" };
-await kc.applyToHTTPSOptions(options);
-await new Promise((resolve) => {
-  const req = (url.protocol === "https:" ? https : http).request(url, options, (res) => { res.resume(); res.on("end", resolve); });
-  req.on("error", resolve); req.end();
-});`;
