@@ -1,6 +1,6 @@
 // The engine floor: the cheapest things the Engine API can do, measured next to our numbers in the same run.
 import { hostname } from "node:os";
-import { engineClient } from "@llm-sandbox/core";
+import { engineClient } from "@llm-sandbox/core/backends";
 
 export const IMAGE = "llm-sandbox/python:latest";
 /** Labelled like sessions' containers, so `llm-sandbox cleanup` finds them if the benchmark dies. */

@@ -1,6 +1,6 @@
 // AI SDK end to end: generateText/streamText's own tool loop with MockLanguageModelV4 calls the tool, the code runs
 // in a real container, and the model's next prompt holds the real output.
-import { persistent } from "@llm-sandbox/core";
+import { persistent } from "@llm-sandbox/core/tool";
 import { sandboxTool } from "@llm-sandbox/ai-sdk";
 import { generateText, isStepCount, streamText } from "ai";
 import { MockLanguageModelV4 } from "ai/test";

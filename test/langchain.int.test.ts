@@ -3,7 +3,8 @@
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
-import { ExecutionResult, persistent } from "@llm-sandbox/core";
+import { ExecutionResult } from "@llm-sandbox/core";
+import { persistent } from "@llm-sandbox/core/tool";
 import { sandboxTool } from "@llm-sandbox/langchain";
 import { createAgent } from "langchain";
 import { afterAll, describe, expect, it } from "vitest";

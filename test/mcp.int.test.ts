@@ -1,6 +1,6 @@
 // MCP end to end: an MCP Client talks to the server over the SDK's in-memory transport, the tools run code in
 // real containers, and the client (what a model reads) gets the real output.
-import { engineClient } from "@llm-sandbox/core";
+import { engineClient } from "@llm-sandbox/core/backends";
 import { createSandboxMcpServer } from "@llm-sandbox/mcp";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";

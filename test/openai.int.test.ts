@@ -1,6 +1,6 @@
 // OpenAI end to end: the real OpenAI SDK client with a scripted fetch (the "model"); our tool loop runs the calls
 // in a real container, and the next request the SDK sends holds the real output.
-import { persistent, toolInputSchema } from "@llm-sandbox/core";
+import { persistent, toolInputSchema } from "@llm-sandbox/core/tool";
 import { sandboxTool } from "@llm-sandbox/openai";
 import OpenAI from "openai";
 import { zodFunction, zodResponsesFunction } from "openai/helpers/zod";

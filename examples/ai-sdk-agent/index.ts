@@ -3,7 +3,7 @@
 // real container run. Program output streams as preliminary tool results.
 import { openai } from "@ai-sdk/openai";
 import { sandboxTool } from "@llm-sandbox/ai-sdk";
-import { persistent } from "@llm-sandbox/core";
+import { persistent } from "@llm-sandbox/core/tool";
 import { isStepCount, type LanguageModel, streamText } from "ai";
 import { MockLanguageModelV4, simulateReadableStream } from "ai/test";
 

@@ -3,7 +3,7 @@
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { ChatOpenAI } from "@langchain/openai";
-import { persistent } from "@llm-sandbox/core";
+import { persistent } from "@llm-sandbox/core/tool";
 import { sandboxTool } from "@llm-sandbox/langchain";
 import { createAgent } from "langchain";
 

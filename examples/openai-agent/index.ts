@@ -1,7 +1,7 @@
 // An OpenAI Responses API tool loop with a code sandbox. With OPENAI_API_KEY set it asks OpenAI; without, the real
 // OpenAI client talks to a scripted stand-in for the API (through its `fetch` option) that makes the same tool call
 // and then answers, so the SDK, the tool loop and a real container all run.
-import { persistent } from "@llm-sandbox/core";
+import { persistent } from "@llm-sandbox/core/tool";
 import { sandboxTool } from "@llm-sandbox/openai";
 import OpenAI from "openai";
 

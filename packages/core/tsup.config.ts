@@ -1,3 +1,6 @@
 import { packageBuild } from "../../tsup.base.ts";
 
-export default packageBuild({ index: "src/index.ts", cli: "src/cli.ts" }, { index: "src/index.ts" });
+// One entry per subpath of package.json's `exports` (see src/index.ts), plus the CLI, which has no types.
+const entries = { index: "src/index.ts", tool: "src/tool/index.ts", backends: "src/backends/index.ts", setup: "src/setup.ts" };
+
+export default packageBuild({ ...entries, cli: "src/cli.ts" }, entries);

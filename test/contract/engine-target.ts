@@ -1,5 +1,6 @@
 import type Docker from "dockerode";
-import type { BackendAdapter, SandboxBackend, SessionOptions } from "@llm-sandbox/core";
+import type { SandboxBackend, SessionOptions } from "@llm-sandbox/core";
+import type { BackendAdapter } from "@llm-sandbox/core/backends";
 import { LABELS, ownershipLabels } from "../../packages/core/src/internal/labels.js";
 import type { ContractTarget } from "./target.js";
 

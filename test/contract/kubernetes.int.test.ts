@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { engineClient, KubernetesBackend } from "@llm-sandbox/core";
+import { engineClient, KubernetesBackend } from "@llm-sandbox/core/backends";
 import { labelValue } from "../../packages/core/src/backends/kube-pod.js";
 import { LABELS, ownershipLabels } from "../../packages/core/src/internal/labels.js";
 import { fixtureApi, suiteFixture } from "../kube-fixture/api.js";

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { engineClient, MicromambaBackend } from "@llm-sandbox/core";
+import { engineClient, MicromambaBackend } from "@llm-sandbox/core/backends";
 import { describe, expect, it } from "vitest";
 import { followJsonStream } from "../../packages/core/src/images/engine-stream.js";
 import { withSession } from "../helpers/sessions.js";

@@ -1,4 +1,4 @@
-import { PodmanBackend, podmanClient } from "@llm-sandbox/core";
+import { PodmanBackend, podmanClient } from "@llm-sandbox/core/backends";
 import { engineTarget } from "./engine-target.js";
 import { sessionContract } from "./session-contract.js";
 

@@ -1,4 +1,5 @@
-import type { BackendAdapter, SessionOptions } from "@llm-sandbox/core";
+import type { SessionOptions } from "@llm-sandbox/core";
+import type { BackendAdapter } from "@llm-sandbox/core/backends";
 import type { SandboxBackend } from "@llm-sandbox/core";
 
 /** What the session contract needs to know of a backend to run against it. */

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type Docker from "dockerode";
-import { engineClient, podmanClient, type SessionOptions } from "@llm-sandbox/core";
+import type { SessionOptions } from "@llm-sandbox/core";
+import { engineClient, podmanClient } from "@llm-sandbox/core/backends";
 import { LABELS } from "../../packages/core/src/internal/labels.js";
 import { fixtureApi, suiteFixture } from "../kube-fixture/api.js";
 

@@ -1,4 +1,4 @@
-import { DockerBackend, engineClient } from "@llm-sandbox/core";
+import { DockerBackend, engineClient } from "@llm-sandbox/core/backends";
 import { LABELS } from "../../packages/core/src/internal/labels.js";
 
 const backend = new DockerBackend(engineClient());

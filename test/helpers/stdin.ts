@@ -1,4 +1,4 @@
-import type { BackendAdapter } from "@llm-sandbox/core";
+import type { BackendAdapter } from "@llm-sandbox/core/backends";
 
 /**
  * Streams `lines` on stdin to a program that answers each one upper-cased, sending a line only once the answer to

@@ -9,17 +9,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  cleanupPods,
   ContainerError,
   createSession,
   EngineUnavailableError,
-  engineClient,
   ImagePullError,
-  KubernetesBackend,
   SandboxKubernetesSession,
   SandboxTimeoutError,
   ValidationError,
 } from "@llm-sandbox/core";
+import { engineClient, KubernetesBackend } from "@llm-sandbox/core/backends";
+import { cleanupPods } from "@llm-sandbox/core/setup";
 import { afterAll, describe, expect, it } from "vitest";
 import { LABELS } from "../../packages/core/src/internal/labels.js";
 import { fixtureApi, suiteFixture } from "../kube-fixture/api.js";

@@ -1,4 +1,5 @@
-import { FileNotFoundError, fromSession, type SandboxSession, ValidationError } from "@llm-sandbox/core";
+import { FileNotFoundError, type SandboxSession, ValidationError } from "@llm-sandbox/core";
+import { fromSession } from "@llm-sandbox/core/tool";
 import type { Experimental_SandboxDirectoryEntry, Experimental_SandboxFileStat, Experimental_SandboxProcess, Experimental_SandboxSession } from "ai";
 
 type DirectoryEntryType = Experimental_SandboxDirectoryEntry["type"];

@@ -1,13 +1,12 @@
+import { ExecutionResult, type ExecutionResultInit } from "@llm-sandbox/core";
 import {
   DEFAULT_MODEL_OUTPUT_CHARS,
-  ExecutionResult,
-  type ExecutionResultInit,
   type ModelFormatOptions,
   modelContent,
   type SandboxToolOptions,
   sandboxToolDefinition,
   streamTool,
-} from "@llm-sandbox/core";
+} from "@llm-sandbox/core/tool";
 import { tool, type ToolResultPart } from "ai";
 
 export interface AiSdkSandboxToolOptions extends SandboxToolOptions {

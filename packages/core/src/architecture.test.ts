@@ -96,7 +96,7 @@ describe("core's architecture", () => {
   });
 
   it("imports across folders only as the README's architecture allows", () => {
-    const entries = new Set(["index", "cli"]);
+    const entries = new Set(["index", "setup", "cli"]);
     const wrong: string[] = [];
     for (const [file, targets] of graph) {
       const from = room(file);

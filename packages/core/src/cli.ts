@@ -1,13 +1,11 @@
 #!/usr/bin/env node
-/** `llm-sandbox`: a thin command line over the functions in src/images/ and src/host/. */
+/** `llm-sandbox`: a thin command line over `@llm-sandbox/core/setup` (src/setup.ts). */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import type Docker from "dockerode";
 import { engineClient, pingEngine, podmanClient } from "./backends/engine-client.js";
 import { SandboxError } from "./errors.js";
 import type { Logger } from "./internal/logger.js";
-import { ensureImages, managedImageDirs, type ImageProgressEvent } from "./images/builder.js";
-import { cleanupPods, cleanupResources } from "./host/cleanup.js";
-import { ensureEngine, ensurePodman } from "./host/engine-setup.js";
+import { cleanupPods, cleanupResources, ensureEngine, ensureImages, ensurePodman, type ImageProgressEvent, managedImageDirs } from "./setup.js";
 
 const usage = () => `Usage: llm-sandbox <command> [options]
 

@@ -301,7 +301,7 @@ export class PoolClosedError extends SandboxError {
 }
 
 /** Gives every error class its own `isInstance` bound to it, so it works without `this` (see SandboxError.isInstance). */
-export function bindIsInstance(...classes: ReadonlyArray<ErrorClass & Function>): void {
+function bindIsInstance(...classes: ReadonlyArray<ErrorClass & Function>): void {
   for (const cls of classes) {
     Object.defineProperty(cls, "isInstance", { value: (error: unknown) => hasErrorName(error, cls.errorName) });
   }

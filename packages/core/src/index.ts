@@ -1,3 +1,8 @@
+/**
+ * `@llm-sandbox/core`: what a user of sessions needs (sessions, pools, results, errors, policies, languages).
+ * The adapter kit is `@llm-sandbox/core/tool`, engine adapters `@llm-sandbox/core/backends`, host installers and the
+ * image builder `@llm-sandbox/core/setup`: nothing imported from here installs software or starts a daemon.
+ */
 export * from "./errors.js";
 export { EncodingErrors, FileType, MIME_TYPES, SandboxBackend, SupportedLanguage } from "./enums.js";
 export {
@@ -15,15 +20,6 @@ export { SandboxSession } from "./session/session.js";
 export type { CommandOptions, CommandSpec, RunOptions, SandboxAccess, SessionLimits, SessionProcessRequest, StreamOptions } from "./session/types.js";
 export type { Executor, ProgramRequest } from "./session/executor.js";
 export { createSession } from "./session/create-session.js";
-export { createPoolManager, PoolManager } from "./pool/pool.js";
-export type { PooledContainerState } from "./pool/pool-container.js";
-export type { PoolManagerOptions, PoolStats } from "./pool/pool-options.js";
-export { ExhaustionStrategy, type PoolConfig, type ResolvedPoolConfig } from "./pool/config.js";
-export type { ContainerLease, ContainerSource } from "./container/source.js";
-export type { SandboxContainer } from "./container/sandbox-container.js";
-export { InteractiveSandboxSession, type InteractiveSessionOptions } from "./interactive/session.js";
-export { type InteractiveSettings, KernelType, type ResolvedInteractiveSettings } from "./interactive/settings.js";
-export * from "./security/index.js";
 export {
   type BackendSessionOptions,
   MicromambaSession,
@@ -31,31 +27,16 @@ export {
   SandboxKubernetesSession,
   SandboxPodmanSession,
 } from "./session/backend-sessions.js";
-export type { KubeConfigLike, RuntimeConfigs, SessionOptions } from "./session/options.js";
-export type { LanguageHandler, PackageIndexes, SandboxCommand, SandboxContext } from "./languages/handler.js";
-export type { Feature as SyntaxFeature, Interpolation, Quote, Syntax } from "./languages/syntax.js";
-export { getLanguageHandler, registerLanguageHandler, supportedLanguages } from "./languages/registry.js";
-export type { AttachedContainer, BackendAdapter, ContainerSpec, ExecOutcome, ExecRequest, NetworkPolicy } from "./backends/backend.js";
-export { DockerBackend } from "./backends/docker.js";
-export { PodmanBackend } from "./backends/podman.js";
-export { MICROMAMBA_IMAGE, MicromambaBackend } from "./backends/micromamba.js";
-export { KubernetesBackend, type KubernetesBackendOptions } from "./backends/kubernetes.js";
-export { engineClient, podmanClient, podmanHost } from "./backends/engine-client.js";
-export type { Logger } from "./internal/logger.js";
-export {
-  buildDockerfile,
-  type EnsuredImage,
-  type EnsureImagesOptions,
-  ensureImages,
-  type ImageBuildOptions,
-  type ImageProgressEvent,
-  type ImageProgressListener,
-  managedImageDirs,
-  managedImageName,
-  prepareImage,
-} from "./images/builder.js";
-export { ensureEngine, ensurePodman } from "./host/engine-setup.js";
-export { type CleanupReport, cleanupPods, cleanupResources } from "./host/cleanup.js";
+export type { KubeConfigLike, ParsedSessionOptions, RuntimeConfigs, SessionOptions } from "./session/options.js";
+export { createPoolManager, PoolManager } from "./pool/pool.js";
+export type { PooledContainerState } from "./pool/pool-container.js";
+export type { PoolManagerOptions, PoolStats } from "./pool/pool-options.js";
+export { ExhaustionStrategy, type PoolConfig, type ResolvedPoolConfig } from "./pool/config.js";
+export type { ContainerLease, ContainerSource } from "./container/source.js";
+export { type ContainerProcessRequest, type PrepareSettings, SandboxContainer } from "./container/sandbox-container.js";
+export type { LaunchRequest, ProcessLauncher, ProcessOutput, ProcessRequest, ProcessRunner, ProgramRun } from "./container/process.js";
+export { InteractiveSandboxSession, type InteractiveSessionOptions } from "./interactive/session.js";
+export { type InteractiveSettings, KernelType, type ResolvedInteractiveSettings } from "./interactive/settings.js";
 export {
   type ArtifactOptions,
   type ArtifactRunOptions,
@@ -63,31 +44,23 @@ export {
   type ArtifactSessionOptions,
 } from "./artifacts/artifact-session.js";
 export { plotLanguages } from "./artifacts/capture.js";
-export { describeSandboxTool } from "./tool/description.js";
-export { executeTool, streamTool, toolCallError, type ToolCallOptions, type ToolProgress } from "./tool/execute.js";
 export {
-  DEFAULT_MODEL_OUTPUT_CHARS,
-  formatToolResult,
-  type ModelFormatOptions,
-  modelContent,
-  type ModelImage,
-  modelImages,
-  summarizeResult,
-  type ToolResultSummary,
-  toolResultSummarySchema,
-  truncateForModel,
-} from "./tool/format.js";
-export { parseToolInput, type ToolInput, toolInputJsonSchema, toolInputSchema, type ToolInputSchema } from "./tool/input.js";
-export {
-  fromSession,
-  defaultSessionFactory,
-  perCall,
-  persistent,
-  pooled,
-  type PooledProviderOptions,
-  type SandboxInfo,
-  type SessionFactory,
-  type SessionProvider,
-  type SessionProviderOptions,
-} from "./tool/providers.js";
-export { DEFAULT_TOOL_NAME, type SandboxToolDefinition, sandboxToolDefinition, type SandboxToolOptions } from "./tool/options.js";
+  describeViolations,
+  RestrictedModule,
+  type RestrictedModuleInit,
+  type SecurityCheckResult,
+  SecurityIssueSeverity,
+  SecurityPattern,
+  type SecurityPatternInit,
+  SecurityPolicy,
+  type SecurityPolicyInit,
+  type SeverityInput,
+  severityName,
+  type SeverityName,
+} from "./security/policy.js";
+export { describeSecurityPreset, getSecurityPolicy, listSecurityPresets, type PresetName, SECURITY_PRESETS } from "./security/presets.js";
+export { type UnsafeSetting, unsafeRuntimeSettings } from "./security/runtime-config.js";
+export type { LanguageHandler, PackageIndexes, SandboxCommand, SandboxContext } from "./languages/handler.js";
+export type { Feature as SyntaxFeature, Interpolation, Quote, Syntax } from "./languages/syntax.js";
+export { getLanguageHandler, registerLanguageHandler, supportedLanguages } from "./languages/registry.js";
+export type { Logger } from "./internal/logger.js";

@@ -1,13 +1,13 @@
 import { tool } from "@langchain/core/tools";
+import type { ExecutionResult } from "@llm-sandbox/core";
 import {
-  type ExecutionResult,
   modelContent,
   type ModelFormatOptions,
   type SandboxToolOptions,
   sandboxToolDefinition,
   streamTool,
   type ToolProgress,
-} from "@llm-sandbox/core";
+} from "@llm-sandbox/core/tool";
 
 export interface LangChainSandboxToolOptions extends SandboxToolOptions {
   /**

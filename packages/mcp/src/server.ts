@@ -1,26 +1,28 @@
 import { createRequire } from "node:module";
 import {
   type ExecutionResult,
+  getLanguageHandler,
+  SandboxAbortError,
+  SandboxError,
+  SandboxSession,
+  type SessionOptions,
+  ToolCallError,
+  ValidationError,
+} from "@llm-sandbox/core";
+import { managedImageName } from "@llm-sandbox/core/setup";
+import {
   executeTool,
   fromSession,
-  getLanguageHandler,
-  managedImageName,
   modelContent,
   type ModelFormatOptions,
   perCall,
   persistent,
-  SandboxAbortError,
-  SandboxError,
-  SandboxSession,
   sandboxToolDefinition,
-  type SessionOptions,
   type SessionProvider,
   type SessionProviderOptions,
   summarizeResult,
-  ToolCallError,
   toolResultSummarySchema,
-  ValidationError,
-} from "@llm-sandbox/core";
+} from "@llm-sandbox/core/tool";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";

@@ -1,4 +1,5 @@
-import { ExecutionResult, getLanguageHandler, type PlotOutput, type SandboxSession, type SessionProvider } from "@llm-sandbox/core";
+import { ExecutionResult, getLanguageHandler, type PlotOutput, type SandboxSession } from "@llm-sandbox/core";
+import type { SessionProvider } from "@llm-sandbox/core/tool";
 import { describe, expect, it } from "vitest";
 import { sandboxTool } from "./tool.js";
 

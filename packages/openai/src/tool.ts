@@ -1,12 +1,5 @@
-import {
-  type ExecutionResult,
-  executeTool,
-  modelContent,
-  type SandboxToolOptions,
-  sandboxToolDefinition,
-  type ToolCallOptions,
-  ToolCallError,
-} from "@llm-sandbox/core";
+import { type ExecutionResult, ToolCallError } from "@llm-sandbox/core";
+import { executeTool, modelContent, type SandboxToolOptions, sandboxToolDefinition, type ToolCallOptions } from "@llm-sandbox/core/tool";
 import type OpenAI from "openai";
 import type {
   ChatCompletion,

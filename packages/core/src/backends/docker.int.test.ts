@@ -1,5 +1,6 @@
 /** Docker-specific checks; what every backend does is in the session contract (test/contract). */
-import { createSession, engineClient } from "@llm-sandbox/core";
+import { createSession } from "@llm-sandbox/core";
+import { engineClient } from "@llm-sandbox/core/backends";
 import { describe, expect, it } from "vitest";
 import { sharedSession, withSession } from "../../../../test/helpers/sessions.js";
 

@@ -1,4 +1,5 @@
-import { EngineUnavailableError, SandboxPodmanSession, podmanClient } from "@llm-sandbox/core";
+import { EngineUnavailableError, SandboxPodmanSession } from "@llm-sandbox/core";
+import { podmanClient } from "@llm-sandbox/core/backends";
 import { describe, expect, it } from "vitest";
 
 describe("Podman backend without a service", () => {

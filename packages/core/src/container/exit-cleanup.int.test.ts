@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { engineClient } from "@llm-sandbox/core";
+import { engineClient } from "@llm-sandbox/core/backends";
 import { describe, expect, it } from "vitest";
 import { fixtureApi, suiteFixture } from "../../../../test/kube-fixture/api.js";
 

@@ -1,6 +1,5 @@
 import {
   createSession,
-  engineClient,
   InteractiveSandboxSession,
   type InteractiveSessionOptions,
   KernelDiedError,
@@ -10,6 +9,7 @@ import {
   SecurityViolationError,
   ValidationError,
 } from "@llm-sandbox/core";
+import { engineClient } from "@llm-sandbox/core/backends";
 import { execFile } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";

@@ -315,8 +315,11 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
   }
 
   async #build(container: PooledContainer): Promise<void> {
-    await container.build();
-    if (container.container) this.#counters.created++;
+    try {
+      await container.build();
+    } finally {
+      if (container.container) this.#counters.created++;
+    }
     void container.warm?.ended?.then(() => this.#onWarmEnded(container));
   }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { createSession, engineClient, SandboxTimeoutError, type SandboxSession, ValidationError } from "@llm-sandbox/core";
+import { createSession, SandboxTimeoutError, type SandboxSession, ValidationError } from "@llm-sandbox/core";
+import { engineClient } from "@llm-sandbox/core/backends";
 import { afterAll, describe, expect, it } from "vitest";
 import { sandboxProcesses, withSession } from "../../../../test/helpers/sessions.js";
 

@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
-import { engineClient, SecurityViolationError } from "@llm-sandbox/core";
+import { SecurityViolationError } from "@llm-sandbox/core";
+import { engineClient } from "@llm-sandbox/core/backends";
 import { describe, expect, it, vi } from "vitest";
 import { sharedSession, withSession } from "../../../../test/helpers/sessions.js";
 

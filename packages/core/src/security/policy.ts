@@ -6,7 +6,7 @@ import { type CodeScan, scanCode } from "./scanner/scan.js";
 /** How serious a finding is. Ordered: `SAFE < LOW < MEDIUM < HIGH`. */
 export const SecurityIssueSeverity = { SAFE: 0, LOW: 1, MEDIUM: 2, HIGH: 3 } as const;
 export type SecurityIssueSeverity = (typeof SecurityIssueSeverity)[keyof typeof SecurityIssueSeverity];
-type SeverityName = keyof typeof SecurityIssueSeverity;
+export type SeverityName = keyof typeof SecurityIssueSeverity;
 /** A severity as a number, or its name in any case (`"high"`), for policies written as data. */
 export type SeverityInput = SecurityIssueSeverity | SeverityName | Lowercase<SeverityName>;
 

@@ -26,9 +26,9 @@ export interface SandboxAccess {
   exec(request: SessionProcessRequest): Promise<ProcessOutput>;
 }
 
-type SessionDefaults = "timeout" | "maxOutputBytes" | "encodingErrors" | "workdir" | "user";
 /** A process request; what is left out comes from the session (timeout = `defaultTimeout`, caps, workdir, user). */
-export type SessionProcessRequest = Omit<ProcessRequest, SessionDefaults> & Partial<Pick<ProcessRequest, SessionDefaults>>;
+export type SessionProcessRequest = Omit<ProcessRequest, "timeout" | "maxOutputBytes" | "encodingErrors" | "workdir" | "user"> &
+  Partial<Pick<ProcessRequest, "timeout" | "maxOutputBytes" | "encodingErrors" | "workdir" | "user">>;
 
 /** One entry of `executeCommands`: a command, or a command with its own working directory. */
 export type CommandSpec = string | readonly string[] | { readonly command: string | readonly string[]; readonly workdir?: string };

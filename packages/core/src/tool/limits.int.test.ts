@@ -1,15 +1,5 @@
-import {
-  createPoolManager,
-  describeSandboxTool,
-  executeTool,
-  InteractiveSandboxSession,
-  perCall,
-  persistent,
-  pooled,
-  SandboxTimeoutError,
-  type SessionProvider,
-  ToolCallError,
-} from "@llm-sandbox/core";
+import { createPoolManager, InteractiveSandboxSession, SandboxTimeoutError, type SessionOptions, ToolCallError } from "@llm-sandbox/core";
+import { describeSandboxTool, executeTool, perCall, persistent, pooled, type SessionProvider } from "@llm-sandbox/core/tool";
 import { describe, expect, it } from "vitest";
 
 /** A Python call that outlives the limit below and says so if it is not stopped. */
@@ -31,7 +21,7 @@ describe("one execution limit for every kind of session (real engine)", () => {
     await using plain = perCall({ ...options, languages: ["python"] });
     await using pool = createPoolManager({ lang: "python", config: { maxPoolSize: 1 } });
     await using fromPool = pooled(pool, options);
-    await using interactive = persistent({ ...options, languages: ["python"], createSession: (o) => new InteractiveSandboxSession(o) });
+    await using interactive = persistent({ ...options, languages: ["python"], createSession: (o: SessionOptions) => new InteractiveSandboxSession(o) });
     const results = [await limitOf(plain), await limitOf(fromPool), await limitOf(interactive)];
     expect(results).toEqual([
       { told: String(LIMIT), stoppedAfter: LIMIT },
@@ -41,7 +31,7 @@ describe("one execution limit for every kind of session (real engine)", () => {
   });
 
   it("the tool tells the model the limit the session enforces, however the session got it (interactive settings)", async () => {
-    const cells = (o: object) => new InteractiveSandboxSession({ ...o, interactiveSettings: { timeout: LIMIT } });
+    const cells = (o: SessionOptions) => new InteractiveSandboxSession({ ...o, interactiveSettings: { timeout: LIMIT } });
     await using provider = persistent({ languages: ["python"], createSession: cells });
     expect(await limitOf(provider)).toEqual({ told: String(LIMIT), stoppedAfter: LIMIT });
   });
@@ -50,7 +40,7 @@ describe("one execution limit for every kind of session (real engine)", () => {
     const told = (provider: SessionProvider) => provider.info.timeoutSeconds;
     const pool = createPoolManager({ lang: "python", config: { enablePrewarming: false } });
     try {
-      const interactive = perCall({ languages: ["python"], createSession: (o) => new InteractiveSandboxSession(o) });
+      const interactive = perCall({ languages: ["python"], createSession: (o: SessionOptions) => new InteractiveSandboxSession(o) });
       expect([told(perCall({ languages: ["python"] })), told(pooled(pool)), told(interactive)]).toEqual([60, 60, 60]);
     } finally {
       void pool.close();

@@ -1,15 +1,6 @@
-import {
-  createPoolManager,
-  engineClient,
-  executeTool,
-  fromSession,
-  perCall,
-  persistent,
-  pooled,
-  SandboxAbortError,
-  type SandboxSession,
-  ToolCallError,
-} from "@llm-sandbox/core";
+import { createPoolManager, SandboxAbortError, type SandboxSession, ToolCallError } from "@llm-sandbox/core";
+import { engineClient } from "@llm-sandbox/core/backends";
+import { executeTool, fromSession, perCall, persistent, pooled } from "@llm-sandbox/core/tool";
 import { describe, expect, it } from "vitest";
 import { PLOT } from "../../../../test/helpers/plots.js";
 import { sandboxProcesses, withSession } from "../../../../test/helpers/sessions.js";
