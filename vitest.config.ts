@@ -1,8 +1,10 @@
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 // Tests import packages by their public names; resolve those to source so no build is needed first.
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+const integrationTests = ["packages/*/src/**/*.int.test.ts", "test/**/*.int.test.ts"];
 
 export default defineConfig({
   resolve: {
@@ -16,10 +18,34 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ["packages/*/src/**/*.test.ts", "test/**/*.test.ts"],
-    globalSetup: ["test/global-setup.ts", "test/package-indexes/global-setup.ts"],
-    testTimeout: 120_000,
-    hookTimeout: 300_000,
-    maxWorkers: 3,
+    // Both projects extend this config, so they share the aliases above. No global set-up here: the root project's
+    // would run for every project, and the unit project must not need an engine.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["packages/*/src/**/*.test.ts", "test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "**/*.int.test.ts"],
+          // Fails any test that reaches a container engine: that test belongs in the integration project.
+          setupFiles: ["test/unit-setup.ts"],
+          // Pure logic, but loading @kubernetes/client-node alone can take seconds on a busy machine.
+          testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: integrationTests,
+          globalSetup: ["test/global-setup.ts", "test/package-indexes/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          maxWorkers: 3,
+          // After the unit tests when one `vitest run` runs both (projects that differ in maxWorkers need distinct groups).
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
