@@ -4,8 +4,6 @@ import { configDefaults, defineConfig } from "vitest/config";
 // Tests import packages by their public names; resolve those to source so no build is needed first.
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
-const integrationTests = ["packages/*/src/**/*.int.test.ts", "test/**/*.int.test.ts"];
-
 export default defineConfig({
   resolve: {
     alias: [
@@ -41,12 +39,13 @@ export default defineConfig({
         extends: true,
         test: {
           name: "integration",
-          include: integrationTests,
+          include: ["packages/*/src/**/*.int.test.ts", "test/**/*.int.test.ts"],
           globalSetup: ["test/global-setup.ts", "test/package-indexes/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 300_000,
           maxWorkers: 3,
-          // After the unit tests when one `vitest run` runs both (projects that differ in maxWorkers need distinct groups).
+          // After the unit tests when one `vitest run` runs both (and projects that differ in maxWorkers must be in
+          // distinct groups).
           sequence: { groupOrder: 1 },
         },
       },

@@ -36,13 +36,14 @@ function connectTarget(args: unknown[]): ConnectTarget {
   };
 }
 
-const configuredHosts = () => [process.env.DOCKER_HOST, process.env.CONTAINER_HOST].filter((host): host is string => !!host);
+const configuredHosts = () =>
+  [process.env.DOCKER_HOST, process.env.CONTAINER_HOST].filter((host): host is string => !!host);
 
 /** The engine endpoint a connection would reach, if it is one. */
 function engineEndpoint({ path, host, port }: ConnectTarget): string | undefined {
   if (path !== undefined) {
     const configured = configuredHosts().some((engineHost) => engineHost.replace(/^unix:\/\//, "") === path);
-    // A socket that does not exist reaches nothing: tests of the "engine unreachable" error point clients at such paths.
+    // A socket that does not exist reaches nothing: tests of the "engine unreachable" error aim clients at such paths.
     return (configured || ENGINE_SOCKET_NAME.test(basename(path))) && existsSync(path) ? `unix://${path}` : undefined;
   }
   if (port === undefined) return undefined;
