@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 // Tests import packages by their public names (and subpaths); resolve those to source so no build is needed first.
 const src = (pkg: string, entry = "index.ts") => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}`, import.meta.url));
@@ -19,10 +19,39 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ["packages/*/src/**/*.test.ts", "test/**/*.test.ts"],
-    globalSetup: ["test/global-setup.ts", "test/package-indexes/global-setup.ts"],
-    testTimeout: 120_000,
-    hookTimeout: 300_000,
-    maxWorkers: 3,
+    // Both projects extend this config, so they share the aliases above. No global set-up here: the root project's
+    // would run for every project, and the unit project must not need an engine.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["packages/*/src/**/*.test.ts", "test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "**/*.int.test.ts"],
+          // Fails any test that reaches a container engine: that test belongs in the integration project.
+          setupFiles: ["test/unit-setup.ts"],
+          // Pure logic, but loading @kubernetes/client-node alone can take seconds on a busy machine.
+          testTimeout: 30_000,
+          // Isolating the files re-imports the sources for each one: about three quarters of the run's CPU. So the
+          // files of a worker share modules, and a test that changes shared state (the language registry,
+          // process.env) puts it back.
+          isolate: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["packages/*/src/**/*.int.test.ts", "test/**/*.int.test.ts"],
+          globalSetup: ["test/global-setup.ts", "test/package-indexes/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          maxWorkers: 3,
+          // After the unit tests when one `vitest run` runs both (and projects that differ in maxWorkers must be in
+          // distinct groups).
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

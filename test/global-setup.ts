@@ -5,10 +5,10 @@ import { leakedContainers } from "./helpers/leaks.js";
 import { startKubeFixture } from "./kube-fixture/server.js";
 
 /**
- * The suite runs against the real engines that `npm test` set up (Docker, and Podman's service when it answers),
- * and a Kubernetes API-server fixture started here for the kubernetes backend. At the end, any container this
- * suite labelled whose owner process is gone is a leak, and so is any pod left in the fixture: they are removed and
- * the run fails.
+ * The integration project runs against the real engines that `npm test` set up (Docker, and Podman's service when
+ * it answers), and a Kubernetes API-server fixture started here for the kubernetes backend. At the end, any container
+ * this suite labelled whose owner process is gone is a leak, and so is any pod left in the fixture: they are removed
+ * and the run fails.
  */
 export default async function setup(project: TestProject) {
   // The engine the tests reach (they use engineClient too), so the leak check below looks where they created.

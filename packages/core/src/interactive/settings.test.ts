@@ -70,11 +70,17 @@ describe("InteractiveSandboxSession settings", () => {
 
   it("refuses languages without a kernel: LanguageNotSupportedError", () => {
     // A registered language that plain sessions run, but that has no kernel.
+    const ruby = getLanguageHandler("ruby");
     registerLanguageHandler({ ...getLanguageHandler("python"), name: "ruby", aliases: ["rb"] });
-    const error = settingsError({ lang: "ruby" });
-    expect(LanguageNotSupportedError.isInstance(error)).toBe(true);
-    expect(error.message).toBe("Language ruby is not supported: interactive sessions support python, javascript, typescript");
-    expect(LanguageNotSupportedError.isInstance(settingsError({ lang: "cobol" }))).toBe(true);
+    try {
+      const error = settingsError({ lang: "ruby" });
+      expect(LanguageNotSupportedError.isInstance(error)).toBe(true);
+      expect(error.message).toBe("Language ruby is not supported: interactive sessions support python, javascript, typescript");
+      expect(LanguageNotSupportedError.isInstance(settingsError({ lang: "cobol" }))).toBe(true);
+    } finally {
+      // The registry is shared by the test files of a worker (the unit project does not isolate them).
+      registerLanguageHandler(ruby);
+    }
   });
 
   it("still validates the session options themselves", () => {
