@@ -37,6 +37,7 @@ export { MICROMAMBA_IMAGE, MicromambaBackend } from "./backends/micromamba.js";
 export { KubernetesBackend, type KubernetesBackendOptions } from "./backends/kubernetes.js";
 export { engineClient, podmanClient, podmanHost } from "./backends/engine-client.js";
 export type { Logger } from "./internal/logger.js";
+export { checkTimerSeconds, MAX_TIMER_SECONDS } from "./internal/timers.js";
 export {
   buildDockerfile,
   type EnsuredImage,

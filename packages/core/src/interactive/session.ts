@@ -1,6 +1,7 @@
 import { FileType } from "../enums.js";
 import { KernelDiedError, LanguageNotSupportedError, type PartialOutput, SandboxAbortError, SandboxTimeoutError, ValidationError } from "../errors.js";
 import { newId } from "../internal/ids.js";
+import { startTimer } from "../internal/timers.js";
 import { pythonVenv } from "../languages/python.js";
 import { ExecutionResult, type PlotOutput } from "../result.js";
 import { parseOptions, type SessionOptions, validateLibraries } from "../session/options.js";
@@ -22,8 +23,6 @@ const MAX_PLOTS_PER_CELL = 64;
 /** Frames carry base64 images at most this large (plus JSON); the kernel replaces bigger ones by a note. */
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 const DEFAULT_CELL_TIMEOUT = 300;
-/** setTimeout fires at once for delays beyond this (about 24.8 days): longer timeouts are capped to it. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const IMAGE_FORMATS: ReadonlyArray<readonly [string, FileType]> = [
   ["image/png", FileType.PNG],
@@ -179,7 +178,7 @@ export class InteractiveSandboxSession extends SandboxSession {
         void kernel.stop();
       }, INTERRUPT_GRACE_SECONDS * 1000);
     };
-    const timer = setTimeout(() => interrupt("timeout"), Math.min(timeout * 1000, MAX_TIMER_MS));
+    const timer = startTimer(timeout, "timeout", () => interrupt("timeout"));
     const onAbort = () => interrupt("abort");
     options.signal?.addEventListener("abort", onAbort, { once: true });
 
