@@ -9,16 +9,11 @@ import { MAX_TIMER_SECONDS, startTimer } from "./timers.js";
 
 // Node's timers fire at once for delays over 2^31−1 ms; every limit a timer waits for must stay below that.
 const THIRTY_DAYS = 30 * 24 * 3600;
-const MAXIMUM = new RegExp(`at most ${MAX_TIMER_SECONDS} seconds`);
 
-function refusal(make: () => unknown): string {
-  try {
-    make();
-  } catch (error) {
-    expect(ValidationError.isInstance(error)).toBe(true);
-    return (error as Error).message;
-  }
-  throw new Error("expected a ValidationError");
+/** `make` throws a ValidationError whose message names `key` and the maximum. */
+function expectRefused(make: () => unknown, key: string): void {
+  expect(make).toThrow(ValidationError);
+  expect(make).toThrow(new RegExp(`^(?=[\\s\\S]*\\b${key}\\b)[\\s\\S]*at most ${MAX_TIMER_SECONDS} seconds`));
 }
 
 afterEach(() => vi.useRealTimers());
@@ -30,27 +25,21 @@ describe("time limits beyond what a timer can wait for", () => {
   });
 
   it.each(["defaultTimeout", "executionTimeout", "installTimeout", "sessionTimeout"])("session option %s: refused, naming the maximum", (key) => {
-    const message = refusal(() => createSession({ [key]: THIRTY_DAYS }));
-    expect(message).toContain(key);
-    expect(message).toMatch(MAXIMUM);
+    expectRefused(() => createSession({ [key]: THIRTY_DAYS }), key);
     expect(createSession({ [key]: MAX_TIMER_SECONDS }).options).toMatchObject({ [key]: MAX_TIMER_SECONDS });
   });
 
   it("session option podStartTimeout (kubernetes): refused, naming the maximum", () => {
-    expect(refusal(() => createSession({ backend: "kubernetes", podStartTimeout: THIRTY_DAYS }))).toMatch(MAXIMUM);
+    expectRefused(() => createSession({ backend: "kubernetes", podStartTimeout: THIRTY_DAYS }), "podStartTimeout");
   });
 
   it.each(["acquisitionTimeout", "idleTimeout", "healthCheckInterval", "maxContainerLifetime"])("pool config %s: refused, naming the maximum", (key) => {
-    const message = refusal(() => parsePoolConfig({ [key]: THIRTY_DAYS }));
-    expect(message).toContain(key);
-    expect(message).toMatch(MAXIMUM);
+    expectRefused(() => parsePoolConfig({ [key]: THIRTY_DAYS }), key);
     expect(parsePoolConfig({ [key]: MAX_TIMER_SECONDS })).toMatchObject({ [key]: MAX_TIMER_SECONDS });
   });
 
   it("interactive settings timeout: refused, naming the maximum", () => {
-    const message = refusal(() => new InteractiveSandboxSession({ interactiveSettings: { timeout: THIRTY_DAYS } }));
-    expect(message).toMatch(/timeout/);
-    expect(message).toMatch(MAXIMUM);
+    expectRefused(() => new InteractiveSandboxSession({ interactiveSettings: { timeout: THIRTY_DAYS } }), "timeout");
   });
 
   it("a per-call timeout of 30 days is a ValidationError before anything runs, not a timeout that fires at once", async () => {
@@ -80,6 +69,6 @@ describe("time limits beyond what a timer can wait for", () => {
     expect(fired).not.toHaveBeenCalled();
     vi.advanceTimersByTime(MAX_TIMER_SECONDS * 1000);
     expect(fired).toHaveBeenCalledOnce();
-    expect(refusal(() => startTimer(THIRTY_DAYS, "timeout", fired))).toMatch(MAXIMUM);
+    expectRefused(() => startTimer(THIRTY_DAYS, "timeout", fired), "timeout");
   });
 });
