@@ -61,6 +61,15 @@ export {
 export { plotLanguages } from "./artifacts/capture.js";
 export type { SandboxAccess, SessionProcessRequest } from "./session/session.js";
 export { describeSandboxTool } from "./tool/description.js";
+export {
+  deleteSandboxFile,
+  type FileOperationOptions,
+  listSandboxDirectory,
+  type SandboxDirectoryEntry,
+  type SandboxFileStat,
+  type SandboxFileType,
+  statSandboxFile,
+} from "./tool/files.js";
 export { executeTool, streamTool, toolCallError, type ToolCallOptions, type ToolProgress } from "./tool/execute.js";
 export {
   DEFAULT_MODEL_OUTPUT_CHARS,
