@@ -139,6 +139,22 @@ describe("MCP server over an in-memory transport (real engine)", () => {
     expect(textOf(gone)).toMatch(/^No session "session-.*create_session/);
   });
 
+  it("run_in_session returns a matplotlib plot as image content, as execute_code does", async () => {
+    const { session_id: id } = (await call("create_session", { language: "python", libraries: null })).structuredContent as { session_id: string };
+    try {
+      const result = await call("run_in_session", { session_id: id, code: PLOT, libraries: null });
+      expect(result.isError).toBeFalsy();
+      const image = result.content.find((c) => c.type === "image") as { type: "image"; mimeType: string; data: string };
+      expect(image.mimeType).toBe("image/png");
+      expect(isPng(image.data)).toBe(true);
+      expect(result.structuredContent).toMatchObject({ plots: [{ format: "png" }] });
+      // Each run reports its own plots only.
+      expect((await call("run_in_session", { session_id: id, code: "print(1)", libraries: null })).structuredContent).toMatchObject({ plots: [] });
+    } finally {
+      await call("close_session", { session_id: id });
+    }
+  });
+
   it("sessions expire when idle, and the server refuses more than maxSessions", async () => {
     const small = await connect({ sessionIdleTimeout: 1.5, maxSessions: 1 });
     try {

@@ -1,17 +1,14 @@
 import { FileNotFoundError, type SandboxSession, ValidationError } from "@llm-sandbox/core";
-import { fromSession } from "@llm-sandbox/core/tool";
-import type { Experimental_SandboxDirectoryEntry, Experimental_SandboxFileStat, Experimental_SandboxProcess, Experimental_SandboxSession } from "ai";
+import { deleteSandboxFile, fromSession, listSandboxDirectory, statSandboxFile } from "@llm-sandbox/core/tool";
+import type { Experimental_SandboxFileStat, Experimental_SandboxProcess, Experimental_SandboxSession } from "ai";
 
-type DirectoryEntryType = Experimental_SandboxDirectoryEntry["type"];
-
-/** Exit statuses of the inspection scripts below that are answers, not failures. */
-const MISSING = 2;
-const NOT_A_DIRECTORY = 20;
-const IS_A_DIRECTORY = 21;
-
-const STAT = `[ -e "$1" ] || exit ${MISSING}; stat -L -c '%F|%s' -- "$1"`;
-const LIST = `[ -e "$1" ] || exit ${MISSING}; [ -d "$1" ] || exit ${NOT_A_DIRECTORY}; find "$1" -mindepth 1 -maxdepth 1 -printf '%y %f\\0'`;
-const DELETE = `{ [ -e "$1" ] || [ -L "$1" ]; } || exit ${MISSING}; { [ -d "$1" ] && [ ! -L "$1" ]; } && exit ${IS_A_DIRECTORY}; rm -f -- "$1"`;
+/** The AI SDK answers a missing path with a value (null, false), not an error. */
+const whenMissing =
+  <T>(answer: T) =>
+  (error: unknown): T => {
+    if (FileNotFoundError.isInstance(error)) return answer;
+    throw error;
+  };
 
 /**
  * Exposes an open session as the AI SDK's `Experimental_SandboxSession`, so tools written for that contract
@@ -24,16 +21,8 @@ export function experimental_toSandboxSession(session: SandboxSession): Experime
   // Described as the code tool describes a session, so the two never disagree on what "network" means.
   const { workdir, network } = fromSession(session).info;
   const signalOf = (abortSignal: AbortSignal | undefined) => (abortSignal ? { signal: abortSignal } : {});
-  const inspect = (script: string, path: string, abortSignal?: AbortSignal) =>
-    session.executeCommand(["/bin/sh", "-c", script, "inspect", path], signalOf(abortSignal));
-  const readBinaryFile = async ({ path, abortSignal }: { path: string; abortSignal?: AbortSignal }) => {
-    try {
-      return await session.readFile(path, signalOf(abortSignal));
-    } catch (error) {
-      if (FileNotFoundError.isInstance(error)) return null;
-      throw error;
-    }
-  };
+  const readBinaryFile = ({ path, abortSignal }: { path: string; abortSignal?: AbortSignal }) =>
+    session.readFile(path, signalOf(abortSignal)).catch(whenMissing(null));
 
   return {
     description:
@@ -82,37 +71,22 @@ export function experimental_toSandboxSession(session: SandboxSession): Experime
     },
 
     async stat({ path, abortSignal }): Promise<Experimental_SandboxFileStat | null> {
-      const output = await inspect(STAT, path, abortSignal);
-      if (output.exitCode === MISSING) return null;
-      const [kind, size] = expectSuccess(output, "stat", path).trim().split("|");
-      return { type: kind?.includes("regular") ? "file" : kind === "directory" ? "directory" : "other", size: Number(size) };
+      const stat = await statSandboxFile(session, path, signalOf(abortSignal)).catch(whenMissing(null));
+      // Links are followed, so a stat never reports one; the AI SDK has no symlink type anyway.
+      return stat && { type: stat.type === "symlink" ? "other" : stat.type, size: stat.size };
     },
 
     async listDirectory({ path, abortSignal }) {
-      const output = await inspect(LIST, path, abortSignal);
-      if (output.exitCode === MISSING) return null;
-      if (output.exitCode === NOT_A_DIRECTORY) throw new ValidationError(`${path} is not a directory`);
-      return expectSuccess(output, "list", path)
-        .split("\0")
-        .filter(Boolean)
-        .map((entry) => ({ name: entry.slice(2), type: ENTRY_TYPES[entry[0]!] ?? "other" }));
+      const entries = await listSandboxDirectory(session, path, signalOf(abortSignal)).catch(whenMissing(null));
+      return entries && entries.map(({ name, type }) => ({ name, type }));
     },
 
-    async deleteFile({ path, abortSignal }) {
-      const output = await inspect(DELETE, path, abortSignal);
-      if (output.exitCode === MISSING) return false;
-      if (output.exitCode === IS_A_DIRECTORY) throw new ValidationError(`${path} is a directory; deleteFile deletes files only`);
-      expectSuccess(output, "delete", path);
-      return true;
-    },
+    deleteFile: ({ path, abortSignal }) =>
+      deleteSandboxFile(session, path, signalOf(abortSignal)).then(
+        () => true,
+        whenMissing(false),
+      ),
   };
-}
-
-const ENTRY_TYPES: Record<string, DirectoryEntryType> = { f: "file", d: "directory", l: "symlink" };
-
-function expectSuccess(output: { exitCode: number; stdout: string; stderr: string }, what: string, path: string): string {
-  if (output.exitCode !== 0) throw new ValidationError(`Cannot ${what} ${path}: ${output.stderr.trim() || `exit code ${output.exitCode}`}`);
-  return output.stdout;
 }
 
 /** A command whose output streams as bytes; `kill()` stops it in the sandbox and `wait()` then rejects. */

@@ -64,3 +64,4 @@ export type { LanguageHandler, PackageIndexes, SandboxCommand, SandboxContext } 
 export type { Feature as SyntaxFeature, Interpolation, Quote, Syntax } from "./languages/syntax.js";
 export { getLanguageHandler, registerLanguageHandler, supportedLanguages } from "./languages/registry.js";
 export type { Logger } from "./internal/logger.js";
+export { MAX_TIMER_SECONDS } from "./internal/timers.js";

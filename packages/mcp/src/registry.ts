@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type SandboxSession, ToolCallError } from "@llm-sandbox/core";
+import { checkTimerSeconds } from "@llm-sandbox/core/tool";
 
 export interface SessionRegistryOptions {
   /** Seconds a session may stay unused before it is closed. */
@@ -23,7 +24,10 @@ export class SessionRegistry {
   readonly #entries = new Map<string, Entry>();
   #opening = 0;
 
-  constructor(private readonly options: SessionRegistryOptions) {}
+  constructor(private readonly options: SessionRegistryOptions) {
+    // The expiry is a timer: a limit it cannot wait for would close every session at once.
+    checkTimerSeconds(options.idleTimeout, "sessionIdleTimeout");
+  }
 
   get size(): number {
     return this.#entries.size;

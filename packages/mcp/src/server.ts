@@ -11,6 +11,7 @@ import {
 } from "@llm-sandbox/core";
 import { managedImageName } from "@llm-sandbox/core/setup";
 import {
+  defaultSessionFactory,
   executeTool,
   fromSession,
   modelContent,
@@ -21,6 +22,7 @@ import {
   type SessionProvider,
   type SessionProviderOptions,
   summarizeResult,
+  toolCallError,
   toolResultSummarySchema,
 } from "@llm-sandbox/core/tool";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -34,7 +36,7 @@ export const { version } = createRequire(import.meta.url)("../package.json") as 
 export type SandboxMcpServerOptions = SessionProviderOptions & {
   /** How `execute_code` gets sessions: a fresh one per call (default) or one long-lived session per language. */
   reuse?: "per-call" | "persistent";
-  /** Seconds a `create_session` session may stay unused before it is closed. Default 600. */
+  /** Seconds a `create_session` session may stay unused before it is closed; at most `MAX_TIMER_SECONDS`. Default 600. */
   sessionIdleTimeout?: number;
   /** Sessions from `create_session` open at once, at most. Default 8. */
   maxSessions?: number;
@@ -60,7 +62,8 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
  */
 export function createSandboxMcpServer(options: SandboxMcpServerOptions = {}): SandboxMcpServer {
   const { reuse = "per-call", sessionIdleTimeout = 600, maxSessions = 8, maxOutputChars, maxFileBytes = 10 * 1024 * 1024, ...providerOptions } = options;
-  const { languages: _languages, createSession = (o: SessionOptions) => new SandboxSession(o), plots: _plots, ...sessionOptions } = providerOptions;
+  // Session-tool sessions come from the same factory as execute_code's, so they capture plots the same way.
+  const { languages: _languages, createSession = defaultSessionFactory, plots: _plots, ...sessionOptions } = providerOptions;
   const provider = (reuse === "persistent" ? persistent : perCall)(providerOptions);
   const definition = sandboxToolDefinition({ sessions: provider, ...(maxOutputChars === undefined ? {} : { maxOutputChars }) });
   const registry = new SessionRegistry({
@@ -233,14 +236,17 @@ export function createSandboxMcpServer(options: SandboxMcpServerOptions = {}): S
   };
 }
 
-/** Failures the model can act on become `isError` results it reads; an abort (the client cancelled) propagates. */
+/**
+ * Failures the model can act on become `isError` results it reads, worded by core as for every adapter; an abort
+ * (the client cancelled) and anything that is not a sandbox error propagate.
+ */
 async function toolErrors(operation: () => Promise<CallToolResult>): Promise<CallToolResult> {
   try {
     return await operation();
   } catch (error) {
-    if (SandboxAbortError.isInstance(error) || !SandboxError.isInstance(error)) throw error;
-    const { name, message } = error as Error;
-    return { isError: true, content: [{ type: "text", text: ToolCallError.isInstance(error) ? message : `${name}: ${message}` }] };
+    const failure = toolCallError(error);
+    if (!ToolCallError.isInstance(failure)) throw failure;
+    return { isError: true, content: [{ type: "text", text: failure.message }] };
   }
 }
 

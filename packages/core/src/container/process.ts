@@ -3,6 +3,7 @@ import type { EncodingErrors } from "../enums.js";
 import { OutputDecodingError, type PartialOutput, SandboxAbortError, SandboxTimeoutError } from "../errors.js";
 import { within } from "../internal/async.js";
 import { newId } from "../internal/ids.js";
+import { checkTimerSeconds } from "../internal/timers.js";
 import { StreamCollector } from "../internal/output.js";
 import { ConsoleOutput } from "../result.js";
 import { KILL_STEP_LIMIT_MS, killRun, RUN_MARKER } from "./process-control.js";
@@ -13,7 +14,7 @@ export interface ProcessRequest {
   readonly env?: Readonly<Record<string, string>>;
   readonly workdir?: string;
   readonly user?: string;
-  /** Seconds before the processes are killed and `SandboxTimeoutError` is thrown. */
+  /** Seconds before the processes are killed and `SandboxTimeoutError` is thrown; at most `MAX_TIMER_SECONDS` (else `ValidationError`). */
   readonly timeout: number;
   /** Aborting kills the processes and throws `SandboxAbortError`. */
   readonly signal?: AbortSignal;
@@ -161,6 +162,8 @@ export async function runProcess(
   launcher?: ProcessLauncher,
 ): Promise<ProcessOutput> {
   if (request.signal?.aborted) throw new SandboxAbortError();
+  // Per-call timeouts reach here unvalidated; refuse a bad one before anything starts.
+  const timeoutMs = checkTimerSeconds(request.timeout, "timeout") * 1000;
   const runId = request.runId ?? newId();
   const env = { ...request.env, [RUN_MARKER]: runId };
   const runner = launcher?.launch({ ...pickLaunch(request), env });
@@ -183,7 +186,7 @@ export async function runProcess(
         if (!settled) graceTimer = setTimeout(() => detach.abort(), 5_000);
       });
   };
-  const timer = setTimeout(() => interrupt("timeout"), request.timeout * 1000);
+  const timer = setTimeout(() => interrupt("timeout"), timeoutMs);
   const onAbort = () => interrupt("abort");
   const onDetach = () => detach.abort();
   request.signal?.addEventListener("abort", onAbort, { once: true });

@@ -3,7 +3,7 @@ import type { EncodingErrors } from "../enums.js";
 import { KernelDiedError, type NotOpenSessionError, type PartialOutput, SandboxAbortError, SandboxTimeoutError } from "../errors.js";
 import { newId } from "../internal/ids.js";
 import type { Logger } from "../internal/logger.js";
-import { armTimer } from "../internal/timers.js";
+import { startTimer } from "../internal/timers.js";
 import { pythonVenv } from "../languages/python.js";
 import { ExecutionResult } from "../result.js";
 import type { Executor, ProgramRequest } from "../session/executor.js";
@@ -129,7 +129,7 @@ export class KernelExecutor implements Executor {
         void kernel.stop();
       }, INTERRUPT_GRACE_SECONDS * 1000);
     };
-    const timer = armTimer(timeout, () => interrupt("timeout"));
+    const timer = startTimer(timeout, "timeout", () => interrupt("timeout"));
     const onAbort = () => interrupt("abort");
     signal?.addEventListener("abort", onAbort, { once: true });
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { seconds, size } from "../session/options.js";
+import { timerSeconds } from "../internal/timers.js";
+import { size } from "../session/options.js";
 
 /** The kernel an interactive session runs: IPython for Python, a Node.js kernel for JavaScript and TypeScript. */
 export const KernelType = {
@@ -23,7 +24,7 @@ export const interactiveSettingsSchema = z.strictObject({
   /** How many cell outputs the kernel keeps (IPython's `Out` / `_N` cache; 1 and 2 count as 3, IPython's minimum). */
   historySize: z.number({ error: "historySize must be a number" }).int("historySize must be an integer").min(0, "historySize must be non-negative").default(1000),
   /** Seconds one cell may run (a `run()` timeout overrides it). Default: `executionTimeout`, else 300. */
-  timeout: seconds.optional(),
+  timeout: timerSeconds.optional(),
   /** Accepted for compatibility with llm-sandbox, which polls result files; this kernel is never polled. */
   pollInterval: z.number({ error: "pollInterval must be a number" }).positive("pollInterval must be positive").finite().default(0.1),
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { parseOptions, seconds } from "../session/options.js";
+import { timerSeconds } from "../internal/timers.js";
+import { parseOptions } from "../session/options.js";
 
 /** What `acquire()` does when every container is busy and the pool is at `maxPoolSize`. */
 export const ExhaustionStrategy = {
@@ -14,9 +15,9 @@ export type ExhaustionStrategy = (typeof ExhaustionStrategy)[keyof typeof Exhaus
 
 const strategies = Object.values(ExhaustionStrategy) as [ExhaustionStrategy, ...ExhaustionStrategy[]];
 /** Seconds, or null for "no limit" (llm-sandbox's None). */
-const optionalSeconds = seconds.nullable();
+const optionalSeconds = timerSeconds.nullable();
 
-/** A pool's rules (llm-sandbox's `PoolConfig`, in camelCase). Times are in seconds. */
+/** A pool's rules (llm-sandbox's `PoolConfig`, in camelCase). Times are in seconds, each at most `MAX_TIMER_SECONDS`. */
 const poolConfigSchema = z
   .strictObject({
     /** Containers the pool holds at most (idle, busy and being created or reset). Default 10. */
@@ -28,7 +29,7 @@ const poolConfigSchema = z
     /** With WAIT: how long `acquire()` waits for a busy container to come back (not for one being created); null = forever. Default 30. */
     acquisitionTimeout: optionalSeconds.default(30),
     /** How often idle containers are checked (alive, answering) and expired ones replaced. Default 60. */
-    healthCheckInterval: seconds.default(60),
+    healthCheckInterval: timerSeconds.default(60),
     /** A container older than this is replaced when it is next idle; null = never. Default 3600. */
     maxContainerLifetime: optionalSeconds.default(3600),
     /** A container is replaced after this many sessions used it; default: no limit. */

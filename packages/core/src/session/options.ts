@@ -5,11 +5,11 @@ import { ValidationError } from "../errors.js";
 import type { Logger } from "../internal/logger.js";
 import { type ContainerSource, isContainerSource } from "../container/source.js";
 import { parseSize } from "../internal/sizes.js";
+import { timerSeconds } from "../internal/timers.js";
 import { SecurityPolicy } from "../security/policy.js";
 import { getSecurityPolicy, SECURITY_PRESETS } from "../security/presets.js";
 import { unsafeRuntimeSettings } from "../security/runtime-config.js";
 
-export const seconds = z.number().positive().finite();
 export const size = z.union([z.string(), z.number()]).refine((value) => parseSize(value) !== undefined, {
   message: 'expected a size such as 512m, 1g or a number of bytes',
 });
@@ -96,14 +96,15 @@ export const sessionOptionsSchema = z
     /** Attach to this existing container (never removed by the session). */
     containerId: z.string().min(1).optional(),
     workdir: absolutePath.default("/sandbox"),
+    // Time limits are seconds, each at most MAX_TIMER_SECONDS (about 24.8 days): a timer cannot wait longer.
     /** Seconds any operation may take when it has no limit of its own. Default 60. */
-    defaultTimeout: seconds.default(60),
+    defaultTimeout: timerSeconds.default(60),
     /** Seconds one `run()` may take. Default: `defaultTimeout`. */
-    executionTimeout: seconds.optional(),
+    executionTimeout: timerSeconds.optional(),
     /** Seconds one library installation may take. Default 300. */
-    installTimeout: seconds.default(300),
+    installTimeout: timerSeconds.default(300),
     /** Seconds the session may live after `open()`; then it closes itself. Default: unlimited. */
-    sessionTimeout: seconds.optional(),
+    sessionTimeout: timerSeconds.optional(),
     runtimeConfigs: runtimeConfigsSchema.default({}),
     /** Skip the language's set-up commands on open (and lazy set-up at install time). */
     skipEnvironmentSetup: z.boolean().default(false),
@@ -163,7 +164,7 @@ export const sessionOptionsSchema = z
     /** Environment variables of the sandbox container (as `runtimeConfigs.env`; the original's name for Kubernetes). */
     envVars: envRecord.optional(),
     /** Seconds a pod may take to be running (scheduling, image pull); then open() fails with the pod's events. Default 300. */
-    podStartTimeout: seconds.optional(),
+    podStartTimeout: timerSeconds.optional(),
 
     // Micromamba (backend "micromamba")
     /** The environment every command runs in (`micromamba run -n <environment>`). Default "base". */

@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from "../errors.js";
 import { newId } from "../internal/ids.js";
+import { checkTimerSeconds } from "../internal/timers.js";
 import { type Logger, silentLogger, stderrLogger } from "../internal/logger.js";
 import { resolveSandboxPath } from "../internal/sandbox-path.js";
 import type { LanguageHandler, SandboxContext } from "../languages/handler.js";
@@ -160,12 +161,13 @@ export class SandboxSession implements AsyncDisposable {
   async run(code: string, options: RunOptions = {}): Promise<ExecutionResult> {
     requireCode(code);
     const libraries = validateLibraries(options.libraries ?? []);
+    const timeout = options.timeout === undefined ? this.limits.executionTimeout : checkTimerSeconds(options.timeout, "timeout");
     this.enforcePolicy(code, libraries);
     return this.exclusive(async (container) => {
       await this.#install(container, libraries, options.signal);
       const result = await this.executor.execute(container, {
         code,
-        timeout: options.timeout ?? this.limits.executionTimeout,
+        timeout,
         prelude: this.runPrelude(options),
         ...streamOf(options),
       });

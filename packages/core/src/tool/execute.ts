@@ -1,5 +1,9 @@
 import {
+  FileAccessError,
+  FileNotFoundError,
+  LanguageNotSupportedError,
   LibraryInstallationError,
+  PathTraversalError,
   SandboxAbortError,
   SandboxError,
   SandboxTimeoutError,
@@ -95,5 +99,7 @@ function modelMessage(error: SandboxError): string {
   }
   if (LibraryInstallationError.isInstance(error)) return `Library installation failed, the code did not run. ${message}`;
   if (ValidationError.isInstance(error)) return `Invalid input: ${message}`;
+  // A path or language the caller named that is wrong: the error's name says how, so the model can fix the call.
+  if ([FileNotFoundError, FileAccessError, PathTraversalError, LanguageNotSupportedError].some((type) => type.isInstance(error))) return `${name}: ${message}`;
   return `The sandbox could not run the code (${name}): ${message}`;
 }

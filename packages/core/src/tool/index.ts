@@ -5,6 +5,15 @@
 export { describeSandboxTool } from "./description.js";
 export { executeTool, streamTool, toolCallError, type ToolCallOptions, type ToolProgress } from "./execute.js";
 export {
+  deleteSandboxFile,
+  type FileOperationOptions,
+  listSandboxDirectory,
+  type SandboxDirectoryEntry,
+  type SandboxFileStat,
+  type SandboxFileType,
+  statSandboxFile,
+} from "./files.js";
+export {
   DEFAULT_MODEL_OUTPUT_CHARS,
   formatToolResult,
   type ModelFormatOptions,
@@ -30,3 +39,4 @@ export {
   type SessionProviderOptions,
 } from "./providers.js";
 export { DEFAULT_TOOL_NAME, type SandboxToolDefinition, sandboxToolDefinition, type SandboxToolOptions } from "./options.js";
+export { checkTimerSeconds } from "../internal/timers.js";

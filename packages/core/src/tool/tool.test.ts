@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  FileNotFoundError,
   LibraryInstallationError,
   NotOpenSessionError,
   SandboxAbortError,
@@ -179,6 +180,9 @@ describe("executeTool (pure logic around the session)", () => {
 
     const invalid = await failWith(new ValidationError("Invalid library name(s): \"-e\""));
     expect((invalid as Error).message).toBe('Invalid input: Invalid library name(s): "-e"');
+
+    const missing = await failWith(new FileNotFoundError("/sandbox/nope.txt", "sandbox"));
+    expect((missing as Error).message).toMatch(/^FileNotFoundError: .*\/sandbox\/nope\.txt/);
 
     const closed = await failWith(new NotOpenSessionError());
     expect((closed as Error).message).toMatch(/^The sandbox could not run the code \(NotOpenSessionError\)/);
