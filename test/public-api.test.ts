@@ -27,6 +27,7 @@ const entries: PublicEntries = Object.fromEntries(subpaths.map((subpath) => [sub
 const EXPECTED: Record<string, { values: string[]; types: string[] }> = {
   ".": {
     values: [
+      "MAX_TIMER_SECONDS",
       "SandboxContainer",
       "ArchiveError", "ArtifactSandboxSession", "CommandEmptyError", "CommandFailedError", "ConsoleOutput", "ContainerError",
       "EncodingErrors", "EngineUnavailableError", "ExecutionResult", "ExhaustionStrategy", "FileAccessError", "FileNotFoundError",
@@ -59,9 +60,10 @@ const EXPECTED: Record<string, { values: string[]; types: string[] }> = {
       "DEFAULT_MODEL_OUTPUT_CHARS", "DEFAULT_TOOL_NAME", "defaultSessionFactory", "describeSandboxTool", "executeTool", "formatToolResult",
       "fromSession", "modelContent", "modelImages", "parseToolInput", "perCall", "persistent", "pooled", "sandboxToolDefinition",
       "streamTool", "summarizeResult", "toolCallError", "toolInputJsonSchema", "toolInputSchema", "toolResultSummarySchema",
-      "truncateForModel",
+      "truncateForModel", "deleteSandboxFile", "listSandboxDirectory", "statSandboxFile", "checkTimerSeconds",
     ],
     types: [
+      "FileOperationOptions", "SandboxDirectoryEntry", "SandboxFileStat", "SandboxFileType",
       "ModelFormatOptions", "ModelImage", "PooledProviderOptions", "SandboxInfo", "SandboxToolDefinition", "SandboxToolOptions",
       "SessionFactory", "SessionProvider", "SessionProviderOptions", "ToolCallOptions", "ToolInput", "ToolInputSchema", "ToolProgress",
       "ToolResultSummary",

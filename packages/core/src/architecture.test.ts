@@ -26,7 +26,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   interactive: ["backends", "container", "enums", "errors", "internal", "languages", "result", "session"],
   artifacts: ["container", "enums", "errors", "interactive", "internal", "languages", "result", "session"],
   pool: ["backends", "container", "enums", "errors", "interactive", "internal", "languages", "session"],
-  tool: ["artifacts", "container", "enums", "errors", "languages", "result", "session"],
+  tool: ["artifacts", "container", "enums", "errors", "internal", "languages", "result", "session"],
 };
 
 /** Files allowed past the size limit, with the reason. */
