@@ -25,6 +25,12 @@ export interface BackendAdapter {
   setInstallNetwork?(id: string, connected: boolean): Promise<void>;
   /** Saves the container's filesystem as a new image; returns its reference. */
   commit?(id: string, reference: string): Promise<string>;
+  /**
+   * Frees a sandbox whose process slots are all taken (a fork bomb), starting no process in it: the kill step's
+   * exec cannot start then. Signals the sandbox's first process (REAPER_COMMAND) through the engine; does nothing
+   * for a container that runs another first process. Absent where the engine cannot signal it (Kubernetes).
+   */
+  freeProcessSlots?(id: string): Promise<void>;
   remove(id: string): Promise<void>;
   /** Synchronous last-resort removal for process exit, when no event loop is left to await `remove`. */
   removeSync?(id: string): void;
@@ -84,12 +90,6 @@ export interface ExecRequest {
 export interface ExecOutcome {
   readonly exitCode: number;
 }
-
-/**
- * PID 1 of a sandbox where the engine gives no init: a shell that exits on TERM and, while it waits, reaps the
- * orphans of killed programs (its `wait` collects any child, adopted ones too), so they do not pile up as zombies.
- */
-export const REAPER_COMMAND: readonly string[] = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"];
 
 /** How container runtimes (OCI) say the program to exec does not exist: exit code 127, as a shell would give. */
 export const PROGRAM_NOT_FOUND = /executable file not found|exec: "[^"]*": stat [^:]*: no such file or directory/i;

@@ -3,7 +3,8 @@
  * `podManifest` merged over them. Pure data; no I/O.
  */
 import { ValidationError } from "../errors.js";
-import { type ContainerSpec, REAPER_COMMAND } from "./backend.js";
+import { REAPER_COMMAND } from "../session/process-control.js";
+import type { ContainerSpec } from "./backend.js";
 
 type Json = Record<string, unknown>;
 
