@@ -25,6 +25,12 @@ export interface BackendAdapter {
   setInstallNetwork?(id: string, connected: boolean): Promise<void>;
   /** Saves the container's filesystem as a new image; returns its reference. */
   commit?(id: string, reference: string): Promise<string>;
+  /**
+   * Frees a sandbox whose process slots are all taken (a fork bomb), starting no process in it: the kill step's
+   * exec cannot start then. Signals the sandbox's first process (`ContainerSpec.init`) through the engine; does
+   * nothing for a container that runs another first process. Absent where the engine cannot signal it (Kubernetes).
+   */
+  freeProcessSlots?(id: string): Promise<void>;
   remove(id: string): Promise<void>;
   /** Synchronous last-resort removal for process exit, when no event loop is left to await `remove`. */
   removeSync?(id: string): void;
@@ -39,8 +45,18 @@ export type NetworkPolicy =
   /** Attached to this network (e.g. "bridge") for the whole session. */
   | { readonly mode: "attached"; readonly network: string };
 
+/** The signal that asks a sandbox's first process (`ContainerSpec.init`) to free the process slots. */
+export const FREE_SLOTS_SIGNAL = "USR1";
+/** The name (`$0`, the last argument) of that first process. */
+export const KEEP_ALIVE_NAME = "llm-sandbox-keep-alive";
+
 export interface ContainerSpec {
   readonly image: string;
+  /**
+   * The container's first process: the lifecycle's keep-alive, which reaps orphans, stops at once on TERM and frees
+   * the process slots on `FREE_SLOTS_SIGNAL`. Its last argument names it (`$0`), so an adapter can recognise it.
+   */
+  readonly init: readonly string[];
   readonly user: string;
   readonly workdir: string;
   readonly env: Readonly<Record<string, string>>;
@@ -84,12 +100,6 @@ export interface ExecRequest {
 export interface ExecOutcome {
   readonly exitCode: number;
 }
-
-/**
- * PID 1 of a sandbox where the engine gives no init: a shell that exits on TERM and, while it waits, reaps the
- * orphans of killed programs (its `wait` collects any child, adopted ones too), so they do not pile up as zombies.
- */
-export const REAPER_COMMAND: readonly string[] = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"];
 
 /** How container runtimes (OCI) say the program to exec does not exist: exit code 127, as a shell would give. */
 export const PROGRAM_NOT_FOUND = /executable file not found|exec: "[^"]*": stat [^:]*: no such file or directory/i;

@@ -9,7 +9,7 @@ import { buildDockerfile, prepareImage } from "../images/builder.js";
 import { LABELS } from "../internal/labels.js";
 import { countEntries } from "../internal/tar.js";
 import type { Logger } from "../internal/logger.js";
-import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, PROGRAM_NOT_FOUND, programNotFound } from "./backend.js";
+import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, FREE_SLOTS_SIGNAL, KEEP_ALIVE_NAME, PROGRAM_NOT_FOUND, programNotFound } from "./backend.js";
 import { describeEndpoint } from "./engine-client.js";
 import { FrameDemuxer } from "./docker-frames.js";
 
@@ -90,17 +90,18 @@ export class DockerBackend implements BackendAdapter {
   /** The engine's create request for `spec` on `networkMode`, with `passthrough` merged in. */
   protected async createOptions(spec: ContainerSpec, networkMode: string): Promise<Docker.ContainerCreateOptions> {
     const { HostConfig: extraHostConfig, ...extraTop } = (spec.passthrough ?? {}) as { HostConfig?: object };
-    const { init, command } = this.pidOne();
     return {
       Image: spec.image,
-      Entrypoint: command.slice(0, 1),
-      Cmd: command.slice(1),
+      Entrypoint: spec.init.slice(0, 1),
+      Cmd: spec.init.slice(1),
       User: spec.user,
       WorkingDir: spec.workdir,
       Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
       Labels: { ...spec.labels },
       HostConfig: {
-        Init: init,
+        // Our first process reaps orphans itself and frees the process slots on a signal (freeProcessSlots); the
+        // engine's init would take its place as PID 1. (Podman's needs catatonit on the host, too.)
+        Init: false,
         CapDrop: ["ALL"],
         SecurityOpt: ["no-new-privileges"],
         ReadonlyRootfs: spec.readOnlyRootfs,
@@ -117,11 +118,6 @@ export class DockerBackend implements BackendAdapter {
       },
       ...extraTop,
     };
-  }
-
-  /** The sandbox's first process, and whether the engine's init runs it (reaping zombies of killed programs). */
-  protected pidOne(): { readonly init: boolean; readonly command: readonly string[] } {
-    return { init: true, command: ["sleep", "infinity"] };
   }
 
   /** How a sandbox on `network` reaches the host, for its host.docker.internal entry. */
@@ -267,6 +263,15 @@ export class DockerBackend implements BackendAdapter {
       });
     }
     return new ContainerError(`exec in container ${id} failed: ${(error as Error).message}`, { cause: error });
+  }
+
+  async freeProcessSlots(id: string): Promise<void> {
+    const container = this.docker.getContainer(id);
+    const { Config, HostConfig } = await container.inspect();
+    // Another first process (an attached container of someone else's) may take the signal for a stop.
+    const command = [Config.Entrypoint ?? [], Config.Cmd ?? []].flat();
+    if (HostConfig.Init || command.at(-1) !== KEEP_ALIVE_NAME) return;
+    await container.kill({ signal: FREE_SLOTS_SIGNAL });
   }
 
   async setInstallNetwork(id: string, connected: boolean): Promise<void> {

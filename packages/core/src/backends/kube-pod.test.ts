@@ -5,6 +5,7 @@ import { labelValue, numericUser, planPod, podProgress } from "./kube-pod.js";
 
 const spec: ContainerSpec = {
   image: "llm-sandbox/python:latest",
+  init: ["/bin/sh", "-c", "while :; do sleep 1; done", "keep-alive"],
   user: "1000:1000",
   workdir: "/sandbox",
   env: { HOME: "/tmp", A: "ours" },
@@ -32,6 +33,8 @@ describe("planPod: secure defaults", () => {
     expect(sandbox.resources).toEqual({ limits: { cpu: "500m", memory: String(1024 ** 3) }, requests: { cpu: "100m", memory: String(256 * 1024 ** 2) } });
     expect(sandbox.env).toEqual([{ name: "HOME", value: "/tmp" }, { name: "A", value: "ours" }]);
     expect(sandbox.workingDir).toBe("/sandbox");
+    // The lifecycle's first process, unless the manifest brings its own (below).
+    expect(sandbox.command).toEqual(spec.init);
   });
 
   it("mounts size-limited in-memory volumes, seeded by an init container from the image", () => {

@@ -3,7 +3,7 @@
  * `podManifest` merged over them. Pure data; no I/O.
  */
 import { ValidationError } from "../errors.js";
-import { type ContainerSpec, REAPER_COMMAND } from "./backend.js";
+import type { ContainerSpec } from "./backend.js";
 
 type Json = Record<string, unknown>;
 
@@ -90,7 +90,7 @@ export function planPod({ name, createId, namespace, spec, podManifest = {}, env
     image: spec.image,
     imagePullPolicy: "IfNotPresent",
     // Our PID 1 unless the manifest brings its own: it reaps orphans and stops at once on TERM.
-    ...(userSandbox?.command || userSandbox?.args ? {} : { command: [...REAPER_COMMAND] }),
+    ...(userSandbox?.command || userSandbox?.args ? {} : { command: [...spec.init] }),
     workingDir: spec.workdir,
     env: Object.entries({ ...spec.env, ...envVars }).map(([key, value]) => ({ name: key, value })),
     resources,

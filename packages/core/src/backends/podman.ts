@@ -1,6 +1,5 @@
 import type Docker from "dockerode";
 import { SandboxBackend } from "../enums.js";
-import { REAPER_COMMAND } from "./backend.js";
 import { DockerBackend } from "./docker.js";
 import { podmanClient } from "./engine-client.js";
 
@@ -22,11 +21,6 @@ export class PodmanBackend extends DockerBackend {
       "Run `npx llm-sandbox setup --podman` (as root: installs podman on Debian/Ubuntu and starts its service), " +
       "`systemctl --user start podman.socket` (rootless) or `systemctl start podman.socket`; or set CONTAINER_HOST."
     );
-  }
-
-  /** `Init` needs catatonit on the host ("container-init binary not found"), which Podman does not depend on. */
-  protected override pidOne() {
-    return { init: false, command: REAPER_COMMAND };
   }
 
   /** Podman 4 writes "host-gateway" literally into /etc/hosts: name the network's gateway (the host) instead. */

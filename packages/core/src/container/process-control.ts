@@ -1,4 +1,4 @@
-import type { BackendAdapter } from "../backends/backend.js";
+import { type BackendAdapter, FREE_SLOTS_SIGNAL, KEEP_ALIVE_NAME } from "../backends/backend.js";
 import { shellQuote } from "../internal/shell.js";
 
 /**
@@ -21,16 +21,18 @@ const KILL_GRACE_SECONDS = 2;
 const groupFile = (runId: string) => `/dev/shm/.llm-sandbox-${runId}`;
 
 /**
- * Shell functions, given "$m" (the marker) and "$gf" (the group file). `signal SIG…` sends the signals, in order,
- * to the program's group and to the group (or the process) of everything else carrying the marker, this shell and
- * its ancestors excepted (an engine may run the wrapper under marked shells of its own, e.g. Kubernetes v4 stdin),
- * and counts the targets in "$n". `finish` freezes them all, then kills them. `settle` waits (without
- * forking) until killed processes have been reaped and their slots are free again, so this shell can fork again.
+ * Shell functions. `locate`, given "$m" (the marker) and "$gf" (the group file), finds this shell's group and
+ * ancestors and the program's group. `signal SIG…` then sends the signals, in order, to the program's group and to
+ * the group (or the process) of everything else carrying the marker, this shell and its ancestors excepted (an
+ * engine may run the wrapper under marked shells of its own, e.g. Kubernetes v4 stdin), and counts the targets in
+ * "$n". `finish` freezes them all, then kills them. `slots_free` tells whether the sandbox can start processes
+ * (true without a pids limit); `settle` waits (without forking) until killed processes have been reaped and their
+ * slots are free again, so this shell can fork again.
  */
 const PROCESS_FUNCTIONS = `group() { s=; { read -r s < "/proc/$1/stat"; } 2>/dev/null; s=\${s##*) }; set -- $s; g=\${3:-}; pp=\${2:-}; }
-group self; own=$g
-anc=" "; p=$$; while [ -n "$p" ] && [ "$p" -gt 1 ]; do anc="$anc$p "; group "$p"; p=$pp; done
-P=; { read -r P < "$gf"; } 2>/dev/null; case "$P" in ''|*[!0-9]*|0|1) P=;; esac
+locate() { group self; own=$g
+  anc=" "; p=$$; while [ -n "$p" ] && [ "$p" -gt 1 ]; do anc="$anc$p "; group "$p"; p=$pp; done
+  P=; { read -r P < "$gf"; } 2>/dev/null; case "$P" in ''|*[!0-9]*|0|1) P=;; esac; }
 send() { t=$1; shift; ok=; for sig; do kill -"$sig" "$t" 2>/dev/null && ok=1; done; [ -n "$ok" ] && n=$((n+1)); }
 signal() { n=0; seen=" "
   if [ -n "$P" ] && [ "$P" != "$own" ]; then send -"$P" "$@"; seen=" $P "; fi
@@ -46,9 +48,9 @@ signal() { n=0; seen=" "
     else send "$p" "$@"; fi
   done; }
 finish() { signal STOP; signal STOP; i=0; while [ $i -lt 50 ]; do signal KILL; [ $n -eq 0 ] && break; i=$((i+1)); done; }
-settle() { i=0; while [ $i -lt 20000 ]; do
-  c=; x=; for f in /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids/pids.current; do { read -r c < "$f"; read -r x < "\${f%current}max"; } 2>/dev/null && break; done
-  case "$x" in ''|max) return;; esac; [ $((c + 4)) -lt "$x" ] && return; i=$((i+1)); done; }`;
+slots_free() { c=; x=; for f in /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids/pids.current; do { read -r c < "$f"; read -r x < "\${f%current}max"; } 2>/dev/null && break; done
+  case "$x" in ''|max) return 0;; esac; [ $((c + 4)) -lt "$x" ]; }
+settle() { i=0; while [ $i -lt 20000 ]; do slots_free && return; i=$((i+1)); done; }`;
 
 /**
  * Runs the language's script as a run's program: stdin from /dev/null (so background children do not keep the
@@ -70,7 +72,7 @@ fi`;
  */
 export const REAP_LEFTOVERS = `m="${RUN_MARKER}=$${RUN_MARKER}"
 ${PROCESS_FUNCTIONS}
-signal 0; [ $n -eq 0 ] || { finish; settle; }
+locate; signal 0; [ $n -eq 0 ] || { finish; settle; }
 rm -f -- "$gf"`;
 
 /**
@@ -79,12 +81,52 @@ rm -f -- "$gf"`;
  */
 const KILL_SCRIPT = `m="${RUN_MARKER}=$1"; gf=${groupFile("$1")}
 ${PROCESS_FUNCTIONS}
-signal STOP TERM CONT
+locate; signal STOP TERM CONT
 i=0; while [ $i -lt ${KILL_GRACE_SECONDS * 10} ]; do signal 0; [ $n -eq 0 ] && break; sleep 0.1 2>/dev/null; i=$((i+1)); done
 [ $n -eq 0 ] || { finish; settle; }
 [ -z "$2" ] || rm -rf -- "$2"
 rm -f -- "$gf"
 exit 0`;
+
+/**
+ * The sandbox's first process (PID 1; see REAPER_COMMAND): a shell that exits on TERM and, while it waits on its
+ * keep-alive child, reaps the orphans of killed programs (its \`wait\` collects any child, adopted ones too), so
+ * they do not pile up as zombies holding process slots.
+ *
+ * On FREE_SLOTS_SIGNAL, sent through the engine's API when the kill step's exec cannot start (a fork bomb holds
+ * every slot, and an exec needs one), it frees them. It acts only when the sandbox is at its pids limit, and then
+ * kills one operation: the one that holds the slots, named by the run marker of the newest (highest-numbered)
+ * process that carries one (run ids are newId()'s 16 hex digits). Its process group goes first, in one call each to
+ * freeze and kill it (reading 256 processes' files takes seconds); then the rest of its processes. Everything
+ * else — a kernel, a warm interpreter, this shell's keep-alive child — is spared, so this shell never needs to fork
+ * again; it uses builtins only, as the kill step does.
+ */
+const KEEP_ALIVE_SCRIPT = `${PROCESS_FUNCTIONS}
+free_slots() { slots_free && return
+  q=; skip=" "; i=0
+  while [ $i -lt 20 ]; do
+    q=0; for f in /proc/[0-9]*; do p=\${f#/proc/}; case "$skip" in *" $p "*) continue;; esac; [ "$p" -gt "$q" ] && q=$p; done
+    v=; { IFS= read -r v < "/proc/$q/environ"; } 2>/dev/null
+    case "$v" in *"${RUN_MARKER}="*) break;; esac
+    skip="$skip$q "; q=; i=$((i+1))
+  done
+  [ -n "$q" ] || return
+  r=\${v#*${RUN_MARKER}=}; id=\${r%"\${r#????????????????}"}
+  case "$id" in ''|*[!0-9a-f]*) return;; esac
+  m="${RUN_MARKER}=$id"; gf=${groupFile("$id")}; locate
+  group "$q"; [ -z "$g" ] || [ "$g" = "$own" ] || { kill -STOP -"$g"; kill -KILL -"$g"; } 2>/dev/null
+  finish; }
+trap 'exit 0' TERM INT
+trap free_slots ${FREE_SLOTS_SIGNAL}
+sleep 86400 & k=$!
+while :; do
+  wait "$k"
+  # A trap interrupts the wait while the keep-alive child still sleeps; otherwise it has ended: start another.
+  [ -e "/proc/$k" ] || { sleep 86400 & k=$!; }
+done`;
+
+/** PID 1 of every sandbox: see KEEP_ALIVE_SCRIPT. */
+export const REAPER_COMMAND: readonly string[] = ["/bin/sh", "-c", KEEP_ALIVE_SCRIPT, KEEP_ALIVE_NAME];
 
 /** Attempts at starting the kill step: the engine may fail to start an exec while a fork bomb holds every slot. */
 const KILL_ATTEMPTS = 10;
@@ -104,6 +146,8 @@ export async function killRun(
       .exec(containerId, { argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill", runId, cleanupPath ?? ""], ...(user ? { user } : {}) })
       .catch(() => undefined);
     if (outcome?.exitCode === 0) return;
+    // It could not start (or fork): free the slots without a new process in the sandbox, where the engine can.
+    await backend.freeProcessSlots?.(containerId).catch(() => {});
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

@@ -54,6 +54,29 @@ describe.each(POOL_BACKENDS)("container pool on $name (real engine)", (backend) 
     await first.close();
   });
 
+  it("FAIL_FAST pool of 1: open, run, close and open again at once waits for the reset instead of failing", async () => {
+    await using pool = smallPool({ maxPoolSize: 1, exhaustionStrategy: "FAIL_FAST" });
+    let container: string | undefined;
+    for (let round = 0; round < 3; round++) {
+      const session = await createSession({ pool }).open();
+      expect((await session.run(`print(${round})`)).stdout).toBe(`${round}\n`);
+      container ??= session.containerId;
+      await session.close();
+      // The container is being reset (or, where a reset cannot reuse it, replaced) in the background: not busy.
+      expect(pool.getStats().stateCounts.busy).toBe(0);
+    }
+    // Held by a session, it is busy: FAIL_FAST fails at once, and says so truly.
+    const holder = await createSession({ pool }).open();
+    expectPlainResetOutcome(holder.containerId, container);
+    const started = Date.now();
+    const error = await errorOf(createSession({ pool }).open());
+    expect(PoolExhaustedError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe("All 1 containers in pool are busy");
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(pool.getStats().stateCounts).toMatchObject({ busy: 1, resetting: 0, creating: 0 });
+    await holder.close();
+  }, 240_000);
+
   it("WAIT: times out after acquisitionTimeout; a release from elsewhere wakes a waiter", async () => {
     await using pool = smallPool({ maxPoolSize: 1, acquisitionTimeout: 0.1 });
     const holder = await createSession({ pool }).open();

@@ -80,7 +80,10 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     const idle = this.#takeIdle();
     if (idle) return Promise.resolve(this.#lend(idle));
     const full = this.#size() >= this.config.maxPoolSize;
-    if (full && this.config.exhaustionStrategy === ExhaustionStrategy.FAIL_FAST) {
+    // Only containers held by sessions are busy: one being created, reset or checked is coming, unless earlier
+    // waiters have it already.
+    const coming = this.#size() - this.#count("busy") - this.#waiters.length;
+    if (full && coming <= 0 && this.config.exhaustionStrategy === ExhaustionStrategy.FAIL_FAST) {
       return Promise.reject(new PoolExhaustedError(this.config.maxPoolSize));
     }
     if (full && this.config.exhaustionStrategy === ExhaustionStrategy.TEMPORARY) return this.#temporary();
@@ -241,7 +244,8 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
 
   #armTimeout(waiter: Waiter): void {
     const timeout = this.config.acquisitionTimeout;
-    if (timeout === null || this.config.exhaustionStrategy !== ExhaustionStrategy.WAIT) return;
+    // TEMPORARY never waits for a busy pool; WAIT and FAIL_FAST wait for a container that is coming.
+    if (timeout === null || this.config.exhaustionStrategy === ExhaustionStrategy.TEMPORARY) return;
     waiter.timer = setTimeout(() => {
       // The timeout is for a busy pool; a container being created for this waiter is still coming.
       if (this.#waiters.indexOf(waiter) < this.#count("creating")) return this.#armTimeout(waiter);

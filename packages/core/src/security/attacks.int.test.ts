@@ -1,8 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { createSession, SandboxTimeoutError, type SandboxSession, ValidationError } from "@llm-sandbox/core";
+import { createSession, InteractiveSandboxSession, SandboxTimeoutError, type SandboxSession, ValidationError } from "@llm-sandbox/core";
 import { engineClient } from "@llm-sandbox/core/backends";
 import { afterAll, describe, expect, it } from "vitest";
 import { sandboxProcesses, withSession } from "../../../../test/helpers/sessions.js";
+
+/** Forks until the pids limit refuses, then fails. */
+const NAIVE_BOMB = "import os\nwhile True:\n    os.fork()";
+/** Forks until the pids limit refuses, then keeps every slot: each process retries whenever one comes free. */
+const HOLDING_BOMB = "import os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.05)";
 
 /**
  * Attacks on a sandbox with the default settings (and the odd explicit limit), each contained: the program fails
@@ -36,17 +41,23 @@ describe("attacks on the sandbox (real engine)", async () => {
     expect((await target.run("print('still here')")).stdout).toBe("still here\n");
   }
 
-  /** The container's processes besides its init and main process, as the host sees them (works even when the sandbox cannot fork). */
+  /**
+   * The container's processes besides its first process (the keep-alive shell) and that one's sleeping child, as the
+   * host sees them (works even when the sandbox cannot fork).
+   */
   async function leftoverProcesses(target: SandboxSession = session): Promise<string[]> {
-    const { Titles, Processes } = (await docker.getContainer(target.containerId!).top({ ps_args: "-o pid,args" })) as { Titles: string[]; Processes: string[][] };
-    const args = Titles.indexOf("COMMAND") >= 0 ? Titles.indexOf("COMMAND") : Titles.length - 1;
-    return Processes.map((row) => row[args]!).filter((command) => !/docker-init|^sleep infinity$/.test(command));
+    const { Processes } = (await docker.getContainer(target.containerId!).top({ ps_args: "-o pid,ppid,args" })) as { Processes: string[][] };
+    const rows = Processes.map(([pid, ppid, command]) => ({ pid, ppid, command: command ?? "" }));
+    const keepAlive = rows.find((row) => row.command.endsWith(" llm-sandbox-keep-alive"))?.pid;
+    return rows
+      .filter((row) => row.pid !== keepAlive && !(row.ppid === keepAlive && row.command === "sleep 86400"))
+      .map((row) => row.command);
   }
 
   describe("fork bomb (pids limit 256)", () => {
     it("a naive fork bomb fails on the pids limit", async () => {
       expect((await docker.getContainer(session.containerId!).inspect()).HostConfig.PidsLimit).toBe(256);
-      const result = await session.run("import os\nwhile True:\n    os.fork()", { timeout: 60 });
+      const result = await session.run(NAIVE_BOMB, { timeout: 60 });
       expect(result.exitCode).not.toBe(0);
       expect(result.stderr).toMatch(/BlockingIOError|Resource temporarily unavailable/);
       expect(await leftoverProcesses()).toEqual([]);
@@ -55,13 +66,35 @@ describe("attacks on the sandbox (real engine)", async () => {
 
     it("a fork bomb that holds every process slot is killed at the timeout", async () => {
       const started = Date.now();
-      const error = await session
-        .run("import os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.05)", { timeout: 5 })
-        .catch((caught: unknown) => caught);
+      const error = await session.run(HOLDING_BOMB, { timeout: 5 }).catch((caught: unknown) => caught);
       expect(SandboxTimeoutError.isInstance(error)).toBe(true);
       expect(Date.now() - started).toBeLessThan(40_000);
       expect(await leftoverProcesses()).toEqual([]);
       await expectStillFine();
+    });
+
+    it("the naive bomb, then the holding one, twice in one session: it is never wedged", async () => {
+      // The kill step cannot start an exec while every slot is held; the container's first process frees them.
+      const fresh = await open();
+      for (let round = 0; round < 2; round++) {
+        expect((await fresh.run(NAIVE_BOMB, { timeout: 60 })).stderr).toMatch(/BlockingIOError|Resource temporarily unavailable/);
+        const started = Date.now();
+        const error = await fresh.run(HOLDING_BOMB, { timeout: 5 }).catch((caught: unknown) => caught);
+        expect(SandboxTimeoutError.isInstance(error)).toBe(true);
+        expect(Date.now() - started).toBeLessThan(30_000);
+        expect(await leftoverProcesses(fresh)).toEqual([]);
+        await expectStillFine(fresh);
+      }
+    });
+
+    it("a holding fork bomb started by a command is killed at its timeout; the interactive kernel beside it lives on", async () => {
+      const interactive = new InteractiveSandboxSession({ lang: "python" });
+      sessions.push(await interactive.open());
+      await interactive.run("x = 41");
+      const error = await interactive.executeCommand(["python3", "-c", HOLDING_BOMB], { timeout: 5 }).catch((caught: unknown) => caught);
+      expect(SandboxTimeoutError.isInstance(error)).toBe(true);
+      expect((await interactive.run("print(x + 1)")).stdout).toBe("42\n");
+      expect((await interactive.executeCommand("echo can fork")).stdout).toBe("can fork\n");
     });
 
     it("a shell fork bomb started from a run ends with the run", async () => {
