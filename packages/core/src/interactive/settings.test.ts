@@ -61,8 +61,9 @@ describe("InteractiveSandboxSession settings", () => {
   });
 
   it("refuses languages without a kernel: LanguageNotSupportedError", () => {
-    // A registered language that plain sessions run, but that has no kernel.
-    registerLanguageHandler({ ...getLanguageHandler("python"), name: "ruby", aliases: ["rb"] });
+    // A registered language that plain sessions run, but that has no kernel (a handler names its kernel).
+    const { kernel: _kernel, ...noKernel } = getLanguageHandler("python");
+    registerLanguageHandler({ ...noKernel, name: "ruby", aliases: ["rb"] });
     const error = settingsError({ lang: "ruby" });
     expect(LanguageNotSupportedError.isInstance(error)).toBe(true);
     expect(error.message).toBe("Language ruby is not supported: interactive sessions support python, javascript, typescript");

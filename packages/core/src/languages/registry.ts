@@ -24,9 +24,15 @@ export function registerLanguageHandler(handler: LanguageHandler): void {
 
 for (const handler of [python, javascript, typescript, java, cpp, go, ruby, r, bash]) registerLanguageHandler(handler);
 
-/** Case-insensitive lookup by name or alias. */
+/** Case-insensitive lookup by name or alias; undefined when no language has it. */
+export const findLanguageHandler = (language: string): LanguageHandler | undefined => byAlias.get(String(language).trim().toLowerCase());
+
+/**
+ * Case-insensitive lookup by name or alias: the one resolver of language names (sessions, security policies, pools
+ * and tools all ask it).
+ */
 export function getLanguageHandler(language: string): LanguageHandler {
-  const handler = byAlias.get(String(language).trim().toLowerCase());
+  const handler = findLanguageHandler(language);
   if (!handler) {
     throw new LanguageNotSupportedError(language, `supported: ${supportedLanguages().join(", ")}`);
   }
@@ -34,3 +40,6 @@ export function getLanguageHandler(language: string): LanguageHandler {
 }
 
 export const supportedLanguages = (): string[] => [...handlers.keys()];
+
+/** Every registered language, in the order registered. */
+export const languageHandlers = (): LanguageHandler[] => [...handlers.values()];

@@ -1,18 +1,5 @@
 import type { Feature, Interpolation, Syntax } from "../../languages/syntax.js";
-
-export type TokenKind = "word" | "punct" | "string" | "newline" | "comment";
-
-export interface Token {
-  readonly kind: TokenKind;
-  /** word: the identifier (shell: escapes removed); punct: one character; string: the opening delimiter; comment: its text. */
-  readonly text: string;
-  readonly start: number;
-  end: number;
-  /** string: the decoded value; undefined when the literal interpolates code or variables (its value is not static). */
-  value?: string | undefined;
-  /** word: spelled with escapes (`\u0072equire`). */
-  escaped?: boolean;
-}
+import type { Token, TokenKind } from "../../languages/tokens.js";
 
 export interface Lexed {
   /** The text the tokens index: the input, or the input after translation (C/C++ line splices, Java `\uXXXX`). */
