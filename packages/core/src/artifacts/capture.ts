@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { LanguageNotSupportPlotError } from "../errors.js";
 import { packageFile } from "../internal/package-files.js";
 import { shellQuote } from "../internal/shell.js";
-import { findLanguageHandler, languageHandlers } from "../languages/registry.js";
 import { packFiles } from "../internal/tar.js";
+import { findLanguageHandler, languageHandlers } from "../languages/registry.js";
 
 /** Our corner of the sandbox: on the in-memory /tmp, away from the user's workdir. */
 const CAPTURE_ROOT = "/tmp/.llm-sandbox";

@@ -1,8 +1,8 @@
 import { aptEnvironment, aptInstall } from "./apt.js";
 import { hiddenCodeFile, type LanguageHandler } from "./handler.js";
-import { features, HASH_COMMENTS, quote } from "./syntax.js";
 import type { LanguagePresetRules } from "./preset-rules.js";
 import { type Collector, type Extractor } from "./scanning.js";
+import { features, HASH_COMMENTS, quote } from "./syntax.js";
 import { type TokenList } from "./tokens.js";
 
 // ── What the security scanner reads ───────────────────────────────────────────────────────────────────────────

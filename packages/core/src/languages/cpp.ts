@@ -1,8 +1,8 @@
 import { aptEnvironment, aptInstall, aptPackagesFile } from "./apt.js";
 import { compileAndRun, firstErrorMatch, WORKDIR_FILES, hiddenCodeFile, type LanguageHandler } from "./handler.js";
-import { C_COMMENTS, features, IDENTIFIER, quote } from "./syntax.js";
 import type { LanguagePresetRules } from "./preset-rules.js";
 import { type Extractor } from "./scanning.js";
+import { C_COMMENTS, features, IDENTIFIER, quote } from "./syntax.js";
 
 /** The first compiler (or linker) error, or an uncaught exception's type and `what()`. */
 export const parseCppError = (stderr: string) =>

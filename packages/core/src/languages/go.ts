@@ -1,8 +1,8 @@
 import { shellJoin, shellQuote } from "../internal/shell.js";
 import { compileAndRun, firstErrorMatch, WORKDIR_FILES, type LanguageHandler } from "./handler.js";
-import { C_COMMENTS, features, IDENTIFIER, quote } from "./syntax.js";
 import type { LanguagePresetRules } from "./preset-rules.js";
 import { atVersionedName, type Extractor } from "./scanning.js";
+import { C_COMMENTS, features, IDENTIFIER, quote } from "./syntax.js";
 import { splitStatement, type Token } from "./tokens.js";
 
 /** The session's module (`go.mod` in the workdir): `go get` adds libraries to it and programs build inside it. */

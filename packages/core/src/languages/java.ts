@@ -1,9 +1,9 @@
 import { ValidationError } from "../errors.js";
 import { shellQuote } from "../internal/shell.js";
 import { compileAndRun, firstErrorMatch, hiddenCodeFile, type LanguageHandler, type SandboxContext } from "./handler.js";
-import { C_COMMENTS, DOLLAR_IDENTIFIER, features, quote } from "./syntax.js";
 import type { LanguagePresetRules } from "./preset-rules.js";
 import { type Extractor } from "./scanning.js";
+import { C_COMMENTS, DOLLAR_IDENTIFIER, features, quote } from "./syntax.js";
 import { dottedName } from "./tokens.js";
 
 /** Jars of the session's libraries (with their dependencies): all of them are on the classpath. */

@@ -1,9 +1,9 @@
 import { ValidationError } from "../errors.js";
 import { shellQuote } from "../internal/shell.js";
 import { hiddenCodeFile, type LanguageHandler } from "./handler.js";
-import { features, HASH_COMMENTS, quote } from "./syntax.js";
 import type { LanguagePresetRules } from "./preset-rules.js";
 import { type Extractor } from "./scanning.js";
+import { features, HASH_COMMENTS, quote } from "./syntax.js";
 import { staticString } from "./tokens.js";
 
 /** The session's R library (R_LIBS_USER): packages installed by the session, searched before the image's. */

@@ -1,8 +1,8 @@
 import { shellJoin, shellQuote } from "../internal/shell.js";
 import { firstErrorMatch, hiddenCodeFile, type LanguageHandler } from "./handler.js";
-import { features, HASH_COMMENTS, IDENTIFIER, quote } from "./syntax.js";
 import type { LanguagePresetRules } from "./preset-rules.js";
 import { type Extractor } from "./scanning.js";
+import { features, HASH_COMMENTS, IDENTIFIER, quote } from "./syntax.js";
 import { staticString, type Token, type TokenList } from "./tokens.js";
 
 /** Gems of the session: GEM_HOME in the workdir; the image's gems stay visible through Ruby's default paths. */
