@@ -1,5 +1,5 @@
 export * from "./errors.js";
-export { EncodingErrors, FileType, MIME_TYPES, SandboxBackend, SupportedLanguage } from "./enums.js";
+export { EncodingErrors, FileType, MIME_TYPES, SandboxBackend } from "./enums.js";
 export {
   type ChartData,
   type ChartSeries,
@@ -29,7 +29,7 @@ export {
 export type { KubeConfigLike, RuntimeConfigs, SessionOptions } from "./session/options.js";
 export type { LanguageHandler, PackageIndexes, SandboxCommand, SandboxContext } from "./languages/handler.js";
 export type { Feature as SyntaxFeature, Interpolation, Quote, Syntax } from "./languages/syntax.js";
-export { getLanguageHandler, registerLanguageHandler, supportedLanguages } from "./languages/registry.js";
+export { getLanguageHandler, registerLanguageHandler, SupportedLanguage, supportedLanguages } from "./languages/registry.js";
 export type { AttachedContainer, BackendAdapter, ContainerSpec, ExecOutcome, ExecRequest, NetworkPolicy } from "./backends/backend.js";
 export { DockerBackend } from "./backends/docker.js";
 export { PodmanBackend } from "./backends/podman.js";

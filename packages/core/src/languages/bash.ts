@@ -216,7 +216,7 @@ const presetRules: LanguagePresetRules = {
 };
 
 /** Bash scripts; libraries are Debian packages whose programs land on PATH (e.g. `libraries: ["hello"]`). */
-export const bash: LanguageHandler = {
+export const bash: LanguageHandler<"bash"> = {
   name: "bash",
   aliases: ["sh", "shell"],
   fileExtension: "sh",

@@ -71,7 +71,7 @@ const presetRules: LanguagePresetRules = {
  * are Debian packages (e.g. libfmt-dev): their headers are on the include path and their shared libraries are
  * linked when the program uses them, so no `-l` is needed.
  */
-export const cpp: LanguageHandler = {
+export const cpp: LanguageHandler<"cpp"> = {
   name: "cpp",
   aliases: ["c++", "cxx"],
   fileExtension: "cpp",

@@ -67,7 +67,7 @@ const presetRules: LanguagePresetRules = {
  * would turn it into 1). The image comes with the standard library's most used packages already compiled in its
  * build cache (GOCACHE on /tmp), and binaries are kept per code and go.mod, so runs skip most of the compiler.
  */
-export const go: LanguageHandler = {
+export const go: LanguageHandler<"go"> = {
   name: "go",
   aliases: ["golang"],
   fileExtension: "go",

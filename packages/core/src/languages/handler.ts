@@ -66,9 +66,9 @@ export interface PlotSupport {
  * `runScript` in the workdir (with the code path in `$SANDBOX_FILE`) and deletes the file afterwards. The optional
  * facets say what else the language offers; the machinery that uses them is found by the kind they name.
  */
-export interface LanguageHandler {
+export interface LanguageHandler<Name extends string = string> {
   /** Canonical name (the built-in ones are listed in `SupportedLanguage`). */
-  readonly name: string;
+  readonly name: Name;
   /** Other names accepted for `lang` ("py", "js", "ts", …). */
   readonly aliases: readonly string[];
   readonly fileExtension: string;

@@ -135,7 +135,7 @@ const presetRules: LanguagePresetRules = {
   },
 };
 
-export const java: LanguageHandler = {
+export const java: LanguageHandler<"java"> = {
   name: "java",
   aliases: [],
   fileExtension: "java",

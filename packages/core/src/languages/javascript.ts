@@ -141,7 +141,7 @@ const presetRules: LanguagePresetRules = {
   },
 };
 
-export const javascript: LanguageHandler = {
+export const javascript: LanguageHandler<"javascript"> = {
   name: "javascript",
   aliases: ["js", "node", "nodejs"],
   fileExtension: "js",

@@ -226,7 +226,7 @@ function rulesFor(name: PresetName): PresetRuleSet {
   return { patterns, modules };
 }
 
-export const python: LanguageHandler = {
+export const python: LanguageHandler<"python"> = {
   name: "python",
   aliases: ["py", "python3"],
   fileExtension: "py",

@@ -110,7 +110,7 @@ const presetRules: LanguagePresetRules = {
   },
 };
 
-export const r: LanguageHandler = {
+export const r: LanguageHandler<"r"> = {
   name: "r",
   aliases: ["rscript"],
   fileExtension: "R",

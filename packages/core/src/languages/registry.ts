@@ -22,7 +22,16 @@ export function registerLanguageHandler(handler: LanguageHandler): void {
   for (const name of [handler.name, ...handler.aliases]) byAlias.set(name.toLowerCase(), handler);
 }
 
-for (const handler of [python, javascript, typescript, java, cpp, go, ruby, r, bash]) registerLanguageHandler(handler);
+/** The languages that ship with the sandbox (adding one: its file, a line here, its image). */
+const BUILT_IN = [python, javascript, typescript, java, cpp, go, ruby, r, bash] as const;
+for (const handler of BUILT_IN) registerLanguageHandler(handler);
+
+/** The built-in languages' names. */
+export type SupportedLanguage = (typeof BUILT_IN)[number]["name"];
+/** Enum-like constants of the built-in languages: usable as values (`SupportedLanguage.PYTHON`) and as a string-literal type. */
+export const SupportedLanguage = Object.freeze(Object.fromEntries(BUILT_IN.map(({ name }) => [name.toUpperCase(), name]))) as {
+  readonly [Name in SupportedLanguage as Uppercase<Name>]: Name;
+};
 
 /** Case-insensitive lookup by name or alias; undefined when no language has it. */
 export const findLanguageHandler = (language: string): LanguageHandler | undefined => byAlias.get(String(language).trim().toLowerCase());

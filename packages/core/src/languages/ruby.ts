@@ -103,7 +103,7 @@ const presetRules: LanguagePresetRules = {
 };
 
 /** Libraries are gems: `name` or `name:version` (e.g. "rainbow:3.1.1"), from RubyGems.org or `packageIndexes.rubygems`. */
-export const ruby: LanguageHandler = {
+export const ruby: LanguageHandler<"ruby"> = {
   name: "ruby",
   aliases: ["rb"],
   fileExtension: "rb",

@@ -5,7 +5,7 @@ import { javascriptScanner, javascriptSyntax, NO_TYPELESS_WARNING, npmInstall, p
 export const TYPESCRIPT_NODE_FLAGS: readonly string[] = ["--experimental-transform-types", "--disable-warning=ExperimentalWarning", NO_TYPELESS_WARNING];
 
 /** Node ≥ 22.18 runs TypeScript itself; transform-types also covers enums and namespaces, not just annotations. */
-export const typescript: LanguageHandler = {
+export const typescript: LanguageHandler<"typescript"> = {
   name: "typescript",
   aliases: ["ts"],
   fileExtension: "ts",

@@ -7,7 +7,7 @@ import { within } from "../internal/async.js";
 import { readPackageFile } from "../internal/package-files.js";
 import { pythonVenv, selectPython } from "../languages/python.js";
 import type { LaunchRequest, ProcessRunner } from "../session/process.js";
-import type { WarmRunner, WarmStart } from "./warm.js";
+import type { WarmRunner, WarmStart } from "./warm-runner.js";
 
 /** Frames larger than this break the protocol (the server sends output in 64 KiB pieces). */
 const MAX_FRAME_BYTES = 1024 * 1024;

@@ -6,7 +6,7 @@ import { newId } from "../internal/ids.js";
 import { readPackageFile } from "../internal/package-files.js";
 import type { LaunchRequest, ProcessRunner } from "../session/process.js";
 import { killRun, RUN_MARKER } from "../session/process-control.js";
-import type { WarmRunner, WarmStart } from "./warm.js";
+import type { WarmRunner, WarmStart } from "./warm-runner.js";
 
 /** The preload's first bytes on stdout (assets/warm/node-preload.cjs): its file is gone, it waits for the run. */
 const READY = Buffer.from("\u0000llm-sandbox:ready\n");
