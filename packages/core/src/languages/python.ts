@@ -20,8 +20,7 @@ function indexArgs(url: string | undefined): string {
   return ` --index-url ${shellQuote(url)}${protocol === "http:" ? ` --trusted-host ${shellQuote(hostname)}` : ""}`;
 }
 
-// ── What the security scanner reads ─────────────────────────────────────────────────────────────────────────
-
+// ── What the security scanner reads ───────────────────────────────────────────────────────────────────────────
 
 /** Python names that only sandbox escapes reach for: they lead from any object back to modules and builtins. */
 const PYTHON_ESCAPE_HATCHES = new Set(["__builtins__", "builtins", "__subclasses__", "__globals__", "__loader__", "__import__"]);
@@ -109,7 +108,7 @@ const pep503 = (name: string) => name.toLowerCase().replace(/[-_.]+/g, "-");
 /** pip compares package names as PEP 503 says (`Requests[socks]>=2` is `requests`). */
 const packageName = (spec: string) => pep503(spec.split(/[\s[<>=!~;@(]/)[0]!);
 
-// ── The security presets' rules ─────────────────────────────────────────────────────────────────────────────
+// ── The security presets' rules ───────────────────────────────────────────────────────────────────────────────
 
 type Severity = RuleSeverity;
 const [L, M, H] = ["low", "medium", "high"] as const;
