@@ -27,6 +27,7 @@ const entries: PublicEntries = Object.fromEntries(subpaths.map((subpath) => [sub
 const EXPECTED: Record<string, { values: string[]; types: string[] }> = {
   ".": {
     values: [
+      "unregisterLanguageHandler",
       "MAX_TIMER_SECONDS",
       "SandboxContainer",
       "ArchiveError", "ArtifactSandboxSession", "CommandEmptyError", "CommandFailedError", "ConsoleOutput", "ContainerError",
@@ -43,6 +44,7 @@ const EXPECTED: Record<string, { values: string[]; types: string[] }> = {
       "plotMimeType", "registerLanguageHandler", "severityName", "supportedLanguages", "unsafeRuntimeSettings",
     ],
     types: [
+      "KernelChoice", "PlotSupport", "WarmInterpreter",
       "Executor", "ProgramRequest", "SessionLimits", "ContainerProcessRequest", "PrepareSettings", "LaunchRequest", "ProcessLauncher",
       "ProcessOutput", "ProcessRequest", "ProcessRunner", "ProgramRun", "ParsedSessionOptions",
       "ArtifactOptions", "ArtifactRunOptions", "ArtifactSessionOptions", "BackendSessionOptions", "ChartData", "ChartSeries",
@@ -90,6 +92,10 @@ const EXPECTED: Record<string, { values: string[]; types: string[] }> = {
  * one appears and when one of these is exported or no longer named (then it leaves this list).
  */
 const KNOWN_FORGOTTEN = [
+  // A handler's scanner and preset rules speak the scanner's internal token kit; custom handlers leave them out (their
+  // code is then read for comments and literals only) until that kit is a stable API.
+  "LanguageScanner <- LanguageHandler",
+  "LanguagePresetRules <- LanguageHandler",
   // A public method of SecurityPattern takes the scanner's result; the scanner stays internal (issue 12, deliverable 3).
   "CodeScan <- SecurityPattern",
   // Structural `this` type of isInstance: nobody names it.

@@ -1,17 +1,7 @@
-/** Enum-like constants: usable as values (`SupportedLanguage.PYTHON`) and as string-literal types. */
-
-export const SupportedLanguage = {
-  PYTHON: "python",
-  JAVASCRIPT: "javascript",
-  TYPESCRIPT: "typescript",
-  JAVA: "java",
-  CPP: "cpp",
-  GO: "go",
-  RUBY: "ruby",
-  R: "r",
-  BASH: "bash",
-} as const;
-export type SupportedLanguage = (typeof SupportedLanguage)[keyof typeof SupportedLanguage];
+/**
+ * Enum-like constants: usable as values (`SandboxBackend.DOCKER`) and as string-literal types. `SupportedLanguage`
+ * is derived from the built-in languages, in `languages/registry.ts`.
+ */
 
 export const SandboxBackend = {
   DOCKER: "docker",

@@ -4,7 +4,7 @@
  * image builder `@llm-sandbox/core/setup`: nothing imported from here installs software or starts a daemon.
  */
 export * from "./errors.js";
-export { EncodingErrors, FileType, MIME_TYPES, SandboxBackend, SupportedLanguage } from "./enums.js";
+export { EncodingErrors, FileType, MIME_TYPES, SandboxBackend } from "./enums.js";
 export {
   type ChartData,
   type ChartSeries,
@@ -60,8 +60,8 @@ export {
 } from "./security/policy.js";
 export { describeSecurityPreset, getSecurityPolicy, listSecurityPresets, type PresetName, SECURITY_PRESETS } from "./security/presets.js";
 export { type UnsafeSetting, unsafeRuntimeSettings } from "./security/runtime-config.js";
-export type { LanguageHandler, PackageIndexes, SandboxCommand, SandboxContext } from "./languages/handler.js";
+export type { KernelChoice, LanguageHandler, PackageIndexes, PlotSupport, SandboxCommand, SandboxContext, WarmInterpreter } from "./languages/handler.js";
 export type { Feature as SyntaxFeature, Interpolation, Quote, Syntax } from "./languages/syntax.js";
-export { getLanguageHandler, registerLanguageHandler, supportedLanguages } from "./languages/registry.js";
+export { getLanguageHandler, registerLanguageHandler, SupportedLanguage, supportedLanguages, unregisterLanguageHandler } from "./languages/registry.js";
 export type { Logger } from "./internal/logger.js";
 export { MAX_TIMER_SECONDS } from "./internal/timers.js";

@@ -3,6 +3,7 @@ import { LanguageNotSupportPlotError } from "../errors.js";
 import { packageFile } from "../internal/package-files.js";
 import { shellQuote } from "../internal/shell.js";
 import { packFiles } from "../internal/tar.js";
+import { findLanguageHandler, languageHandlers } from "../languages/registry.js";
 
 /** Our corner of the sandbox: on the in-memory /tmp, away from the user's workdir. */
 const CAPTURE_ROOT = "/tmp/.llm-sandbox";
@@ -18,7 +19,8 @@ export interface CaptureSettings {
 
 /**
  * How one language captures plots without the user changing code: scripts kept as real files under
- * `assets/artifacts/<assets>/`, uploaded once per session, and shell lines that switch them on for a run.
+ * `assets/artifacts/<assets>/`, uploaded once per session, and shell lines that switch them on for a run (the
+ * language's handler says how its interpreter loads them: `LanguageHandler.plots`).
  */
 export interface PlotCapture {
   readonly assets: string;
@@ -34,42 +36,29 @@ const common = (settings: CaptureSettings) =>
     `LLM_SANDBOX_PLOTLY_JS=${settings.plotlyJs}`,
   ].join(" ");
 
-const captures: Readonly<Record<string, PlotCapture>> = {
-  python: {
-    assets: "python",
-    // First on PYTHONPATH, our sitecustomize loads before the program (and then the image's own).
-    prelude: (settings) =>
-      `export ${common(settings)} PYTHONPATH=${CAPTURE_ROOT}/capture/python\${PYTHONPATH:+:$PYTHONPATH}\n`,
-  },
-  r: {
-    assets: "r",
-    // R reads R_PROFILE_USER at start-up; ours then runs the user's own profile.
-    prelude: (settings) =>
-      `export ${common(settings)} R_PROFILE_USER_ORIGINAL="\${R_PROFILE_USER:-$HOME/.Rprofile}" R_PROFILE_USER=${CAPTURE_ROOT}/capture/r/Rprofile.R\n`,
-  },
-};
-
-/** The capture for `language`, or `LanguageNotSupportPlotError`. */
+/** The capture for `language` (its handler's `plots`), or `LanguageNotSupportPlotError`. */
 export function plotCaptureFor(language: string): PlotCapture {
-  const capture = captures[language];
-  if (!capture) throw new LanguageNotSupportPlotError(language);
-  return capture;
+  const plots = findLanguageHandler(language)?.plots;
+  if (!plots) throw new LanguageNotSupportPlotError(language);
+  const dir = `${CAPTURE_ROOT}/capture/${plots.assets}`;
+  return { assets: plots.assets, prelude: (settings) => `export ${common(settings)} ${plots.environment(dir)}\n` };
 }
 
-export const plotLanguages = (): string[] => Object.keys(captures);
+export const plotLanguages = (): string[] => languageHandlers().flatMap((language) => (language.plots ? [language.name] : []));
 
-const archives = new Map<PlotCapture, Promise<Buffer>>();
+/** By assets directory. */
+const archives = new Map<string, Promise<Buffer>>();
 
 /** The capture scripts as an archive to extract into CAPTURE_ROOT; built once per process, not at every session open. */
 export function captureArchive(capture: PlotCapture): Promise<Buffer> {
-  let archive = archives.get(capture);
+  let archive = archives.get(capture.assets);
   if (!archive) {
     const dir = packageFile("assets", "artifacts", capture.assets);
     archive = packFiles(
       readdirSync(dir).map((name) => ({ name: `capture/${capture.assets}/${name}`, data: readFileSync(`${dir}/${name}`), mode: 0o644 })),
     );
-    archive.catch(() => archives.delete(capture)); // a failed build is retried by the next session
-    archives.set(capture, archive);
+    archive.catch(() => archives.delete(capture.assets)); // a failed build is retried by the next session
+    archives.set(capture.assets, archive);
   }
   return archive;
 }

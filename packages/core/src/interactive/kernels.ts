@@ -1,5 +1,6 @@
-import type { SupportedLanguage } from "../enums.js";
 import { readPackageFile } from "../internal/package-files.js";
+import type { KernelChoice } from "../languages/handler.js";
+import { findLanguageHandler, languageHandlers } from "../languages/registry.js";
 import { KernelType } from "./settings.js";
 
 /** What a kernel is told at start (argv[1], JSON). */
@@ -38,7 +39,7 @@ def _read(size):
     return data
 exec(compile(_read(int.from_bytes(_read(5)[1:], "big")), "llm-sandbox-kernel.py", "exec"))`;
 
-const python: KernelSpec = {
+const ipython: KernelSpec = {
   kernelType: KernelType.IPYTHON,
   asset: "python.py",
   argv: (config) => [
@@ -74,23 +75,26 @@ await import("file://" + dir + "/kernel.mjs").catch((error) => {
   process.exit(70);
 });`;
 
-/** `typescript`: strip types from cells first. */
-const node = (typescript: boolean): KernelSpec => ({
+/** The language's `config` joins the kernel's (TypeScript: `typescript: true` strips types from cells first). */
+const node = (choice: KernelChoice): KernelSpec => ({
   kernelType: KernelType.NODE,
   asset: "node.mjs",
-  argv: (config) => ["/bin/sh", "-c", NODE_LAUNCH, "kernel", config.dir, NODE_BOOT, JSON.stringify({ ...config, typescript })],
+  argv: (config) => ["/bin/sh", "-c", NODE_LAUNCH, "kernel", config.dir, NODE_BOOT, JSON.stringify({ ...config, ...choice.config })],
 });
 
-const specs: Partial<Record<SupportedLanguage, KernelSpec>> = {
-  python,
-  javascript: node(false),
-  typescript: node(true),
+/** The kernels by the kind a language's handler names (`LanguageHandler.kernel.kind`). */
+const KERNELS: Readonly<Record<string, (choice: KernelChoice) => KernelSpec>> = {
+  [KernelType.IPYTHON]: () => ipython,
+  [KernelType.NODE]: node,
 };
 
 /** The kernel for a language, or undefined when interactive sessions do not support it. */
-export const kernelFor = (language: string): KernelSpec | undefined => specs[language as SupportedLanguage];
+export function kernelFor(language: string): KernelSpec | undefined {
+  const choice = findLanguageHandler(language)?.kernel;
+  return choice && Object.hasOwn(KERNELS, choice.kind) ? KERNELS[choice.kind]!(choice) : undefined;
+}
 
-export const interactiveLanguages = (): string[] => Object.keys(specs);
+export const interactiveLanguages = (): string[] => languageHandlers().flatMap((language) => (kernelFor(language.name) ? [language.name] : []));
 
 /** The kernel's source, read once per process. */
 export const kernelSource = (spec: KernelSpec): Promise<Buffer> => readPackageFile("assets", "kernels", spec.asset);

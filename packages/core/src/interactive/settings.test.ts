@@ -71,7 +71,9 @@ describe("InteractiveSandboxSession settings", () => {
   it("refuses languages without a kernel: LanguageNotSupportedError", () => {
     // A registered language that plain sessions run, but that has no kernel.
     const ruby = getLanguageHandler("ruby");
-    registerLanguageHandler({ ...getLanguageHandler("python"), name: "ruby", aliases: ["rb"] });
+    // A handler names its kernel: this one has none.
+    const { kernel: _kernel, ...noKernel } = getLanguageHandler("python");
+    registerLanguageHandler({ ...noKernel, name: "ruby", aliases: ["rb"] });
     try {
       const error = settingsError({ lang: "ruby" });
       expect(LanguageNotSupportedError.isInstance(error)).toBe(true);

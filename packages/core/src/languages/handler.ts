@@ -1,5 +1,6 @@
-import type { SupportedLanguage } from "../enums.js";
 import type { ExecutionErrorInfo } from "../result.js";
+import type { LanguagePresetRules } from "./preset-rules.js";
+import type { LanguageScanner } from "./scanning.js";
 import type { Syntax } from "./syntax.js";
 
 /** Package sources a session installs libraries from (each optional; the tool's default when absent). */
@@ -33,12 +34,41 @@ export interface SandboxCommand {
   readonly user?: "root";
 }
 
+/** A pooled container's warm interpreter: the runner (in `pool/warm.ts`) that keeps it, and what it prepares. */
+export interface WarmInterpreter {
+  /** `"fork-server"` (a Python fork server) or `"node-spare"` (a spare Node process). */
+  readonly runner: string;
+  /** Modules prepared by default (those the image lacks are skipped). */
+  readonly defaultModules: readonly string[];
+  /** Interpreter flags, the same a cold run uses. */
+  readonly flags?: readonly string[];
+}
+
+/** The kernel of interactive sessions: its kind (in `interactive/kernels.ts`) and what else its start config says. */
+export interface KernelChoice {
+  /** `"ipython"` or `"node"`. */
+  readonly kind: string;
+  readonly config?: Readonly<Record<string, unknown>>;
+}
+
+/** Plot capture without code changes (run by `artifacts/`): scripts the interpreter loads at start-up. */
+export interface PlotSupport {
+  /** Directory under `assets/artifacts/` holding the capture scripts, uploaded once per session. */
+  readonly assets: string;
+  /** Shell assignments that make the interpreter load the capture scripts, uploaded to `dir`, before the program. */
+  environment(dir: string): string;
+  /** How the model makes a plot come back (for the tool description). */
+  readonly hint: string;
+}
+
 /**
  * One language, as data and pure functions: no I/O here. The session writes the code to `codeFile`, runs
- * `runScript` in the workdir (with the code path in `$SANDBOX_FILE`) and deletes the file afterwards.
+ * `runScript` in the workdir (with the code path in `$SANDBOX_FILE`) and deletes the file afterwards. The optional
+ * facets say what else the language offers; the machinery that uses them is found by the kind they name.
  */
-export interface LanguageHandler {
-  readonly name: SupportedLanguage;
+export interface LanguageHandler<Name extends string = string> {
+  /** Canonical name (the built-in ones are listed in `SupportedLanguage`). */
+  readonly name: Name;
   /** Other names accepted for `lang` ("py", "js", "ts", …). */
   readonly aliases: readonly string[];
   readonly fileExtension: string;
@@ -58,6 +88,18 @@ export interface LanguageHandler {
   installCommand?(libraries: readonly string[], context: SandboxContext): SandboxCommand;
   /** Reads a failing program's stderr into structured error data. */
   parseError?(stderr: string): ExecutionErrorInfo | undefined;
+  /** A dialect of another language: security rules scoped to that language cover this one too (TypeScript of JavaScript). */
+  readonly dialectOf?: string;
+  /** How the security scanner finds imports and evaluated code; absent: it tells code from comments and literals only. */
+  readonly scanner?: LanguageScanner;
+  /** The language's part in the security presets; absent: the presets have no rules for it. */
+  readonly presetRules?: LanguagePresetRules;
+  /** Absent: pooled containers keep no warm interpreter. */
+  readonly warm?: WarmInterpreter;
+  /** Absent: no interactive sessions. */
+  readonly kernel?: KernelChoice;
+  /** Absent: no plot capture. */
+  readonly plots?: PlotSupport;
 }
 
 /** `.sandbox-<run id>.<ext>` in the workdir: the program sees the workdir as its own directory (relative imports work). */

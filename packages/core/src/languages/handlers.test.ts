@@ -3,7 +3,6 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { SupportedLanguage } from "../enums.js";
 import { LanguageNotSupportedError, ValidationError } from "../errors.js";
 import { parseCppError } from "./cpp.js";
 import { parseGoError } from "./go.js";
@@ -11,7 +10,7 @@ import { compileAndRun, type SandboxContext } from "./handler.js";
 import { parseJavaError } from "./java.js";
 import { parseRError } from "./r.js";
 import { python } from "./python.js";
-import { getLanguageHandler, registerLanguageHandler, supportedLanguages } from "./registry.js";
+import { getLanguageHandler, registerLanguageHandler, SupportedLanguage, supportedLanguages } from "./registry.js";
 import { parseRubyError } from "./ruby.js";
 
 const context = (packageIndexes: SandboxContext["packageIndexes"] = {}): SandboxContext => ({ workdir: "/sandbox", packageIndexes });

@@ -1,7 +1,10 @@
 import { ValidationError } from "../errors.js";
 import { shellQuote } from "../internal/shell.js";
 import { compileAndRun, firstErrorMatch, hiddenCodeFile, type LanguageHandler, type SandboxContext } from "./handler.js";
+import type { LanguagePresetRules } from "./preset-rules.js";
+import { type Extractor } from "./scanning.js";
 import { C_COMMENTS, DOLLAR_IDENTIFIER, features, quote } from "./syntax.js";
+import { dottedName } from "./tokens.js";
 
 /** Jars of the session's libraries (with their dependencies): all of them are on the classpath. */
 export const javaLibraryDir = (workdir: string) => `${workdir}/.sandbox-java/lib`;
@@ -69,7 +72,70 @@ export const parseJavaError = (stderr: string) =>
     [/^Exception in thread "[^"]*" (?<name>[\w.$]+)(?:: (?<message>.*))?$/m],
   ]);
 
-export const java: LanguageHandler = {
+// ── What the security scanner reads ───────────────────────────────────────────────────────────────────────────
+
+const extract: Extractor = (tokens, out) => {
+  const wildcardPackages = ["java.lang"];
+  const singleImports = new Set<string>();
+  const declared = new Set<string>();
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens.at(i)!;
+    if (token.kind !== "word") continue;
+    if (token.text === "import" && !tokens.afterDot(i)) {
+      let j = tokens.next(i);
+      if (tokens.isWord(j, "static")) j = tokens.next(j);
+      const name = dottedName(tokens, j);
+      if (!name) continue;
+      out.module(name.name, token);
+      if (tokens.isPunct(name.end, ".") && tokens.isPunct(name.end + 1, "*")) wildcardPackages.push(name.name);
+      else singleImports.add(name.name.split(".").at(-1)!);
+      i = name.end;
+    } else if (["class", "interface", "enum", "record"].includes(token.text) && tokens.isWord(tokens.next(i))) {
+      declared.add(tokens.at(tokens.next(i))!.text);
+    } else if (["forName", "loadClass", "findClass", "findSystemClass"].includes(token.text) && tokens.isPunct(tokens.next(i), "(")) {
+      out.importCall(tokens, i, `${token.text}()`);
+    }
+  }
+  // Fully qualified uses (`java.lang.Runtime.getRuntime()`) and simple names resolved through `java.lang` and `.*` imports.
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens.at(i)!;
+    if (token.kind !== "word" || tokens.afterDot(i)) continue;
+    if (tokens.isPunct(i + 1, ".") && tokens.isWord(i + 2) && /^[a-z]/.test(token.text)) {
+      out.module(dottedName(tokens, i)!.name, token);
+    } else if (/^[A-Z]/.test(token.text) && !singleImports.has(token.text) && !declared.has(token.text)) {
+      for (const pkg of wildcardPackages) out.module(`${pkg}.${token.text}`, token);
+    }
+  }
+};
+
+// ── The security presets' rules ───────────────────────────────────────────────────────────────────────────────
+
+const presetRules: LanguagePresetRules = {
+  capabilities: {
+    shell: { modules: ["java.lang.Runtime", "java.lang.ProcessBuilder", "java.lang.ProcessHandle"] },
+    native: { modules: ["java.lang.foreign", "sun.misc", "jdk.internal"], patterns: ["\\bSystem\\s*\\.\\s*(?:loadLibrary|load)\\s*\\("] },
+    destructive: { patterns: ["\\bFiles\\s*\\.\\s*(?:delete|deleteIfExists)\\s*\\(", "\\.\\s*delete(?:OnExit)?\\s*\\(\\s*\\)"] },
+    http: { modules: ["java.net.http", "java.net.URL", "java.net.URLConnection", "java.net.HttpURLConnection"] },
+    sockets: {
+      modules: [
+        "java.net.Socket", "java.net.ServerSocket", "java.net.DatagramSocket", "java.net.MulticastSocket",
+        "java.nio.channels.SocketChannel", "java.nio.channels.ServerSocketChannel", "java.nio.channels.DatagramChannel", "javax.net",
+      ],
+    },
+    env: { patterns: ["\\bSystem\\s*\\.\\s*getenv\\s*\\("] },
+    eval: { modules: ["javax.script", "jdk.jshell", "javax.tools"] },
+    fileWrite: {
+      patterns: [
+        "\\bnew\\s+(?:FileOutputStream|FileWriter|RandomAccessFile)\\b",
+        "\\bFiles\\s*\\.\\s*(?:write|writeString|newOutputStream|newBufferedWriter|createFile|copy|move)\\s*\\(",
+      ],
+    },
+    serialization: { modules: ["java.io.ObjectInputStream"] },
+    introspection: { modules: ["java.lang.reflect", "java.lang.invoke"], patterns: ["\\.\\s*setAccessible\\s*\\("] },
+  },
+};
+
+export const java: LanguageHandler<"java"> = {
   name: "java",
   aliases: [],
   fileExtension: "java",
@@ -93,4 +159,6 @@ export const java: LanguageHandler = {
   },
   installCommand: ivyInstall,
   parseError: parseJavaError,
+  scanner: { extract, modules: { separator: "." } },
+  presetRules,
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SupportedLanguage } from "../enums.js";
+import type { SupportedLanguage } from "../languages/registry.js";
 import { SecurityIssueSeverity, SecurityPolicy } from "./policy.js";
 import { getSecurityPolicy, type PresetName } from "./presets.js";
 

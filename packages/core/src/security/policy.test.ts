@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { SupportedLanguage } from "../enums.js";
 import { InvalidRegexPatternError, LanguageNotSupportedError, ValidationError } from "../errors.js";
+import { SupportedLanguage } from "../languages/registry.js";
 import { RestrictedModule, SecurityIssueSeverity, SecurityPattern, SecurityPolicy } from "./policy.js";
 import { getSecurityPolicy, listSecurityPresets } from "./presets.js";
 

@@ -1,5 +1,5 @@
-import { SupportedLanguage } from "../enums.js";
-import { InvalidRegexPatternError, LanguageNotSupportedError, type SecurityViolation, ValidationError } from "../errors.js";
+import { InvalidRegexPatternError, type SecurityViolation, ValidationError } from "../errors.js";
+import { getLanguageHandler } from "../languages/registry.js";
 import { libraryMatches, moduleMatches } from "./scanner/modules.js";
 import { type CodeScan, scanCode } from "./scanner/scan.js";
 
@@ -24,28 +24,16 @@ function toSeverity(value: SeverityInput, what: string): SecurityIssueSeverity {
   throw new ValidationError(`${what}: expected a severity (${SEVERITY_NAMES.join(", ")} or 0-3), got ${JSON.stringify(value)}`);
 }
 
-/** Other names accepted where a language is named (the languages' own aliases also work in sessions). */
-const LANGUAGE_ALIASES: Readonly<Record<string, SupportedLanguage>> = {
-  py: "python", python3: "python", js: "javascript", node: "javascript", ts: "typescript", "c++": "cpp", c: "cpp",
-  golang: "go", rb: "ruby", sh: "bash", shell: "bash",
-};
-
-/** A language's canonical name, from its name or a common alias. */
-export function scannedLanguage(language: string): SupportedLanguage {
-  const name = String(language).trim().toLowerCase();
-  if ((Object.values(SupportedLanguage) as string[]).includes(name)) return name as SupportedLanguage;
-  const alias = Object.hasOwn(LANGUAGE_ALIASES, name) ? LANGUAGE_ALIASES[name] : undefined;
-  if (alias) return alias;
-  throw new LanguageNotSupportedError(language, `the security scanner reads ${Object.values(SupportedLanguage).join(", ")}`);
+/** Rule scopes name languages as sessions do: the registry resolves them (an unknown one is `LanguageNotSupportedError`). */
+function toLanguages(languages: readonly string[] | undefined): readonly string[] | undefined {
+  return languages === undefined ? undefined : Object.freeze(languages.map((language) => getLanguageHandler(language).name));
 }
 
-function toLanguages(languages: readonly string[] | undefined): readonly SupportedLanguage[] | undefined {
-  return languages === undefined ? undefined : Object.freeze(languages.map(scannedLanguage));
-}
-
-/** Rules scoped to "javascript" also cover TypeScript (JavaScript with types). */
-function covers(languages: readonly SupportedLanguage[] | undefined, language: SupportedLanguage): boolean {
-  return !languages || languages.includes(language) || (language === "typescript" && languages.includes("javascript"));
+/** Rules scoped to a language also cover its dialects ("javascript" covers TypeScript, JavaScript with types). */
+function covers(languages: readonly string[] | undefined, language: string): boolean {
+  if (!languages) return true;
+  const { name, dialectOf } = getLanguageHandler(language);
+  return languages.includes(name) || (dialectOf !== undefined && languages.includes(dialectOf));
 }
 
 export interface SecurityPatternInit {
@@ -67,7 +55,7 @@ export class SecurityPattern {
   readonly pattern: string;
   readonly description: string;
   readonly severity: SecurityIssueSeverity;
-  readonly languages: readonly SupportedLanguage[] | undefined;
+  readonly languages: readonly string[] | undefined;
   readonly inStrings: boolean;
   readonly #regex: RegExp;
 
@@ -83,7 +71,7 @@ export class SecurityPattern {
     Object.freeze(this);
   }
 
-  appliesTo(language: SupportedLanguage): boolean {
+  appliesTo(language: string): boolean {
     return covers(this.languages, language);
   }
 
@@ -132,7 +120,7 @@ export class RestrictedModule {
   readonly name: string;
   readonly description: string;
   readonly severity: SecurityIssueSeverity;
-  readonly languages: readonly SupportedLanguage[] | undefined;
+  readonly languages: readonly string[] | undefined;
 
   constructor(init: RestrictedModuleInit) {
     const name = typeof init.name === "string" ? init.name.trim() : "";
@@ -144,7 +132,7 @@ export class RestrictedModule {
     Object.freeze(this);
   }
 
-  appliesTo(language: SupportedLanguage): boolean {
+  appliesTo(language: string): boolean {
     return covers(this.languages, language);
   }
 }
@@ -202,14 +190,13 @@ export class SecurityPolicy {
 
   /** Checks code in a language (name or alias). Pure: the same code gives the same answer, and the policy is untouched. */
   check(code: string, language: string): SecurityCheckResult {
-    const lang = scannedLanguage(language);
-    const violations = this.findings(scanCode(code, lang), undefined);
+    const violations = this.findings(scanCode(code, language), undefined);
     return { safe: !violations.some((violation) => this.blocks(violation.severity)), violations };
   }
 
   /** Libraries whose names are restricted modules at a blocking severity (installing them is refused). */
   refusedLibraries(libraries: readonly string[], language: string): SecurityViolation[] {
-    const lang = scannedLanguage(language);
+    const lang = getLanguageHandler(language).name;
     return libraries.flatMap((library) => {
       const module = this.restrictedModules.find((m) => m.appliesTo(lang) && this.blocks(m.severity) && libraryMatches(lang, library, m.name));
       return module

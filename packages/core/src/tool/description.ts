@@ -7,12 +7,6 @@ const REUSE: Record<SandboxInfo["reuse"], string> = {
   pool: "Calls run in pooled sandboxes that are reset between uses: nothing carries over from earlier calls.",
 };
 
-/** How to make a plot come back, per language that can plot. */
-const PLOT_HINTS: Readonly<Record<string, string>> = {
-  python: "Python: draw with matplotlib (or seaborn, plotly) and call plt.show() or savefig; the image is returned to you.",
-  r: "R: draw with base graphics, ggplot2 or lattice; the image is returned to you.",
-};
-
 /**
  * The tool description: what the sandbox has, so the model writes code that works there on the first try —
  * languages and their preinstalled libraries, installs, network, limits, state between calls, how to show plots.
@@ -36,7 +30,7 @@ export function describeSandboxTool(info: SandboxInfo): string {
     REUSE[info.reuse],
   ];
   if (info.plots) {
-    const hints = info.languages.flatMap((language) => PLOT_HINTS[language.name] ?? []);
+    const hints = info.languages.flatMap((language) => language.plots?.hint ?? []);
     if (hints.length) lines.push(...hints);
   }
   return lines.join("\n");

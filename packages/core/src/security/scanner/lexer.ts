@@ -1,18 +1,7 @@
-import type { Feature, Interpolation, Syntax } from "../../languages/syntax.js";
-
-export type TokenKind = "word" | "punct" | "string" | "newline" | "comment";
-
-export interface Token {
-  readonly kind: TokenKind;
-  /** word: the identifier (shell: escapes removed); punct: one character; string: the opening delimiter; comment: its text. */
-  readonly text: string;
-  readonly start: number;
-  end: number;
-  /** string: the decoded value; undefined when the literal interpolates code or variables (its value is not static). */
-  value?: string | undefined;
-  /** word: spelled with escapes (`\u0072equire`). */
-  escaped?: boolean;
-}
+import type { Syntax } from "../../languages/syntax.js";
+import type { Token } from "../../languages/tokens.js";
+import { BRACKETS, LiteralReader } from "./literals.js";
+import { decodeEscapes, findLine, lineAt, safeCodePoint, translate } from "./text.js";
 
 export interface Lexed {
   /** The text the tokens index: the input, or the input after translation (C/C++ line splices, Java `\uXXXX`). */
@@ -32,7 +21,6 @@ export interface Lexed {
  */
 export type Reading = "likely" | "alternative";
 
-const BRACKETS: Readonly<Record<string, string>> = { "(": ")", "[": "]", "{": "}", "<": ">" };
 const SPACE = /[ \t\r\f\v]/;
 /** Punctuation after which an operand (so a literal) must follow. */
 const EXPRESSION_START = new Set("(,=:[!&|?{;+-*%<>~^".split(""));
@@ -40,22 +28,6 @@ const KEYWORDS_BEFORE_EXPRESSION = new Set([
   "return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case", "do", "else", "yield", "await",
   "if", "elsif", "unless", "while", "until", "and", "or", "not", "when", "then", "puts", "print", "p",
 ]);
-
-interface PendingHeredoc {
-  readonly token: Token;
-  readonly id: string;
-  /** The terminator may be indented. */
-  readonly indented: boolean;
-  readonly interpolation: Interpolation | undefined;
-}
-
-interface LiteralOptions {
-  readonly escapes: boolean;
-  readonly decode: boolean;
-  readonly interpolation: Interpolation | undefined;
-  /** Bracket pair that nests inside the literal (Ruby `%q(a(b)c)`). */
-  readonly nest?: readonly [string, string];
-}
 
 /** Splits code into words, punctuation, literals and comments, per the language's syntax description. Pure. */
 export function lex(input: string, syntax: Syntax, reading: Reading = "likely"): Lexed {
@@ -65,32 +37,18 @@ export function lex(input: string, syntax: Syntax, reading: Reading = "likely"):
   return { source: lexer.s, tokens: lexer.tokens, prose: lexer.prose, ...(translated ? { original: translated.original } : {}) };
 }
 
-class Lexer {
-  readonly tokens: Token[] = [];
-  readonly prose: Uint8Array;
-  private heredocs: PendingHeredoc[] = [];
+class Lexer extends LiteralReader {
   /** Index of the first token of the innermost code region (an interpolation starts a fresh expression). */
   private regionStart = 0;
 
   constructor(
-    readonly s: string,
-    private readonly syntax: Syntax,
+    s: string,
+    syntax: Syntax,
     private readonly reading: Reading,
   ) {
-    this.prose = new Uint8Array(s.length);
+    super(s, syntax);
   }
 
-  private has(feature: Feature): boolean {
-    return this.syntax.features.has(feature);
-  }
-
-  private push(kind: TokenKind, text: string, start: number, end: number): Token {
-    const token: Token = { kind, text, start, end };
-    this.tokens.push(token);
-    return token;
-  }
-
-  /** Reads code from `i` to the end, or to just after `closer` at bracket depth 0; returns where it stopped. */
   code(i: number, closer?: ")" | "}" | "`"): number {
     const { s } = this;
     const outerRegion = this.regionStart;
@@ -299,262 +257,4 @@ class Lexer {
     this.prose.fill(1, start, end);
     return end;
   }
-
-  /** A literal without interpolation: content [contentStart, contentEnd) is prose. */
-  private literalToken(start: number, end: number, openLength: number, value: string | undefined, contentEnd = end - 1): number {
-    const token = this.push("string", this.s.slice(start, start + openLength), start, end);
-    token.value = value;
-    this.prose.fill(1, start + openLength, Math.max(start + openLength, contentEnd));
-    return end;
-  }
-
-  /** A raw literal (C++ `R"d(…)d"`, R `r"(…)"`): no escapes, no interpolation, ends at the first `terminator`. */
-  private rawString(start: number, openLength: number, terminator: string): number {
-    const end = this.s.indexOf(terminator, start + openLength);
-    const close = end < 0 ? this.s.length : end;
-    return this.literalToken(start, end < 0 ? this.s.length : end + terminator.length, openLength, this.s.slice(start + openLength, close), close);
-  }
-
-  /** A quoted literal opened at `start` (`openLength` characters) and closed by `close`. */
-  private quoted(start: number, openLength: number, close: string, options: LiteralOptions & { multiline: boolean }): number {
-    const token = this.push("string", this.s.slice(start, start + openLength), start, start + openLength);
-    const { end, dynamic, contentEnd } = this.literalBody(start + openLength, options, (j) => {
-      if (this.s.startsWith(close, j)) return close.length;
-      return !options.multiline && this.s[j] === "\n" ? 0 : undefined;
-    });
-    token.end = end;
-    token.value = dynamic ? undefined : decodeBody(this.s.slice(start + openLength, contentEnd), options.decode);
-    return end;
-  }
-
-  /**
-   * Walks a literal's content from `j`, marking it prose and reading interpolated code as code, until `stop` says
-   * the literal ends here (returning the terminator's length, 0 to end without consuming).
-   */
-  private literalBody(j: number, options: LiteralOptions, stop: (j: number) => number | undefined) {
-    const { s } = this;
-    let dynamic = false;
-    let segment = j;
-    let depth = 0;
-    const endSegment = (to: number) => this.prose.fill(1, segment, Math.max(segment, to));
-    while (j < s.length) {
-      if (depth === 0) {
-        const terminator = stop(j);
-        if (terminator !== undefined) {
-          endSegment(j);
-          return { end: j + terminator, contentEnd: j, dynamic };
-        }
-      }
-      const c = s[j]!;
-      if (options.nest) {
-        if (c === options.nest[0]) depth++;
-        else if (c === options.nest[1]) depth--;
-      }
-      if (c === "\\" && options.escapes) {
-        j += 2;
-        continue;
-      }
-      const code = this.interpolationAt(j, options.interpolation);
-      if (code) {
-        endSegment(j);
-        dynamic = true;
-        j = code.reads ? this.code(j + code.open, code.reads) : j + code.open;
-        segment = j;
-        continue;
-      }
-      j++;
-    }
-    endSegment(s.length);
-    return { end: s.length, contentEnd: s.length, dynamic };
-  }
-
-  /** Code (or a variable) interpolated at `j`: how long its opener is and what closes the code, if any. */
-  private interpolationAt(j: number, style: Interpolation | undefined): { open: number; reads?: ")" | "}" | "`" } | undefined {
-    const { s } = this;
-    switch (style) {
-      case "dollar-brace":
-        return s.startsWith("${", j) ? { open: 2, reads: "}" } : undefined;
-      case "brace":
-        if (s.startsWith("{{", j)) return undefined;
-        return s[j] === "{" ? { open: 1, reads: "}" } : undefined;
-      case "hash-brace":
-        if (s.startsWith("#{", j)) return { open: 2, reads: "}" };
-        return /^#[@$][A-Za-z_]/.test(s.slice(j, j + 3)) ? { open: 1 } : undefined;
-      case "shell":
-        if (s.startsWith("$(", j)) return { open: 2, reads: ")" };
-        if (s.startsWith("${", j)) return { open: 2, reads: "}" };
-        if (s[j] === "`") return { open: 1, reads: "`" };
-        return /^\$[\w@*#?$!-]/.test(s.slice(j, j + 2)) ? { open: 1 } : undefined;
-      default:
-        return undefined;
-    }
-  }
-
-  private regex(i: number): number {
-    const { s } = this;
-    const token = this.push("string", "/", i, i + 1);
-    let inClass = false;
-    const { end, contentEnd } = this.literalBody(
-      i + 1,
-      { escapes: true, decode: false, interpolation: this.has("ruby") ? "hash-brace" : undefined },
-      (j) => {
-        const c = s[j];
-        if (c === "\n" && !this.has("ruby")) return 0;
-        if (c === "[") inClass = true;
-        else if (c === "]") inClass = false;
-        else if (c === "/" && !inClass) return 1;
-        return undefined;
-      },
-    );
-    let flagsEnd = end;
-    while (flagsEnd < s.length && /[a-z]/.test(s[flagsEnd]!)) flagsEnd++;
-    token.end = flagsEnd;
-    token.value = s.slice(i + 1, contentEnd);
-    return flagsEnd;
-  }
-
-  /** Ruby `%q(…)`, `%w[…]`, `%x{…}`, `%(…)` …; undefined when `%` is an operator here. */
-  private percentLiteral(i: number): number | undefined {
-    const { s } = this;
-    const m = /^%([qQwWiIxrs]?)([^\p{ID_Continue}\s=])/u.exec(s.slice(i, i + 3));
-    if (!m) return undefined;
-    const [opener, type, delimiter] = [m[0], m[1]!, m[2]!];
-    const closer = BRACKETS[delimiter] ?? delimiter;
-    const interpolates = !"qwis".includes(type) || type === "";
-    const token = this.push("string", opener, i, i + opener.length);
-    const { end, dynamic, contentEnd } = this.literalBody(
-      i + opener.length,
-      {
-        escapes: true,
-        decode: interpolates,
-        interpolation: interpolates ? "hash-brace" : undefined,
-        ...(closer !== delimiter ? { nest: [delimiter, closer] as const } : {}),
-      },
-      (j) => (s[j] === closer ? 1 : undefined),
-    );
-    token.end = end;
-    token.value = dynamic ? undefined : decodeBody(s.slice(i + opener.length, contentEnd), interpolates);
-    return end;
-  }
-
-  /** Ruby `<<~ID`, `<<-ID`, `<<ID`, `<<'ID'`; bash `<<ID`, `<<-ID`, `<< 'ID'`, `<<\ID`. The body starts on the next line. */
-  private heredoc(i: number): number | undefined {
-    const { s } = this;
-    const rest = s.slice(i, i + 80);
-    const m = this.has("shell")
-      ? /^<<(-?)[ \t]*(?:(['"])([^'"\n]+)\2|\\?([A-Za-z_][\w]*))/.exec(rest)
-      : /^<<([~-]?)(?:(['"`])([^'"`\n]+)\2|([A-Za-z_]\w*))/.exec(rest);
-    if (!m) return undefined;
-    const [, indent, quote, quotedId, bareId] = m;
-    // Ruby `a << B` (append) vs `<<B` (heredoc): a bare heredoc needs an uppercase name and no space after `<<`.
-    if (this.has("ruby") && !indent && !quote && !/^[A-Z]/.test(bareId ?? "")) return undefined;
-    const quoted = Boolean(quote) || rest.startsWith("<<\\") || /^<<-?[ \t]*\\/.test(rest);
-    const token = this.push("string", m[0], i, i + m[0].length);
-    this.heredocs.push({
-      token,
-      id: (quotedId ?? bareId)!,
-      indented: Boolean(indent),
-      interpolation: quoted || quote === "'" ? undefined : this.has("shell") ? "shell" : "hash-brace",
-    });
-    return i + m[0].length;
-  }
-
-  /** After a line break: the bodies of heredocs opened on the line just ended. */
-  private afterNewline(i: number): number {
-    while (this.heredocs.length) {
-      const heredoc = this.heredocs.shift()!;
-      const { s } = this;
-      const { end, dynamic, contentEnd } = this.literalBody(
-        i,
-        { escapes: heredoc.interpolation !== undefined, decode: false, interpolation: heredoc.interpolation },
-        (j) => {
-          if (j !== i && s[j - 1] !== "\n") return undefined;
-          const line = lineAt(s, j).replace(/\r$/, "");
-          return (heredoc.indented ? line.trim() : line) === heredoc.id ? line.length : undefined;
-        },
-      );
-      heredoc.token.value = dynamic ? undefined : s.slice(i, contentEnd);
-      i = end;
-    }
-    return i;
-  }
-}
-
-/**
- * What the compiler does before it reads tokens: C/C++ drop backslash-newline (even inside identifiers, strings and
- * `//` comments); Java replaces `\uXXXX` escapes (a `\u000a` in a comment ends it). Undefined when nothing changes.
- */
-function translate(input: string, syntax: Syntax): { source: string; original: Int32Array } | undefined {
-  const splices = syntax.features.has("line-splices");
-  const unicode = syntax.features.has("unicode-translation");
-  if (!(splices && /\\\r?\n/.test(input)) && !(unicode && /\\u/.test(input))) return undefined;
-  let source = "";
-  const original: number[] = [];
-  for (let i = 0; i < input.length; i++) {
-    if (input[i] === "\\") {
-      if (splices) {
-        const skip = input[i + 1] === "\n" ? 2 : input[i + 1] === "\r" && input[i + 2] === "\n" ? 3 : 0;
-        if (skip) {
-          i += skip - 1;
-          continue;
-        }
-      }
-      if (unicode) {
-        // An escape only when the backslash is not itself escaped (preceded by an even number of backslashes).
-        let run = 0;
-        for (let k = i - 1; k >= 0 && input[k] === "\\"; k--) run++;
-        const m = run % 2 === 0 ? /^\\u+([0-9a-fA-F]{4})/.exec(input.slice(i, i + 16)) : null;
-        if (m) {
-          source += String.fromCharCode(parseInt(m[1]!, 16));
-          original.push(i);
-          i += m[0].length - 1;
-          continue;
-        }
-      }
-    }
-    source += input[i];
-    original.push(i);
-  }
-  original.push(input.length);
-  return { source, original: Int32Array.from(original) };
-}
-
-function lineAt(s: string, i: number): string {
-  const end = s.indexOf("\n", i);
-  return s.slice(i, end < 0 ? s.length : end);
-}
-
-/** Index just past the first line (starting after `from`'s line) that satisfies `test`; the end when none does. */
-function findLine(s: string, from: number, test: (line: string) => boolean): number {
-  let i = s.indexOf("\n", from);
-  while (i >= 0) {
-    const line = lineAt(s, i + 1);
-    if (test(line)) return i + 1 + line.length;
-    i = s.indexOf("\n", i + 1);
-  }
-  return s.length;
-}
-
-function decodeBody(raw: string, decode: boolean): string {
-  return decode ? decodeEscapes(raw) : raw;
-}
-
-/** Backslash escapes common to these languages (`\n`, `\x41`, `\u0041`, `\u{41}`, `\U00000041`, octal, line continuation). */
-export function decodeEscapes(raw: string): string {
-  return raw.replace(
-    /\\(?:x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-7]{1,3})|(\r?\n)|(.))/gs,
-    (_whole, hex?: string, brace?: string, u4?: string, u8?: string, octal?: string, newline?: string, other?: string) => {
-      const code = hex ?? brace ?? u4 ?? u8;
-      if (code) return safeCodePoint(parseInt(code, 16));
-      if (octal) return safeCodePoint(parseInt(octal, 8));
-      if (newline) return "";
-      return ESCAPES[other!] ?? other!;
-    },
-  );
-}
-
-const ESCAPES: Readonly<Record<string, string>> = { n: "\n", t: "\t", r: "\r", a: "\x07", b: "\b", f: "\f", v: "\v", e: "\x1b" };
-
-function safeCodePoint(code: number): string {
-  return code <= 0x10ffff ? String.fromCodePoint(code) : "\ufffd";
 }

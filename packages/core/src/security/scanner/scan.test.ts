@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SupportedLanguage } from "../../enums.js";
+import type { SupportedLanguage } from "../../languages/registry.js";
 import { libraryName, moduleMatches } from "./modules.js";
 import { scanCode } from "./scan.js";
 

@@ -1,7 +1,7 @@
-import type { SupportedLanguage } from "../../enums.js";
-import { type DynamicCode, extract, type ModuleUse } from "./extract.js";
-import { type Lexed, lex, type Reading } from "./lexer.js";
 import { getLanguageHandler } from "../../languages/registry.js";
+import { Collector, type DynamicCode, type Extraction, type LanguageScanner, type ModuleUse } from "../../languages/scanning.js";
+import { type Token, TokenList } from "../../languages/tokens.js";
+import { type Lexed, lex, type Reading } from "./lexer.js";
 
 /** Code passed as a literal to an evaluator, scanned in its own language. Offsets are those of the outer scan. */
 export interface EmbeddedScan {
@@ -15,7 +15,8 @@ export interface EmbeddedScan {
  * compiler's view of the source (the input, C/C++ with line splices removed, Java with `\uXXXX` translated).
  */
 export interface CodeScan {
-  readonly language: SupportedLanguage;
+  /** The language's canonical name. */
+  readonly language: string;
   /** The code with comments blanked (Python: identifiers NFKC-normalised, as Python reads them); patterns are matched against it. */
   readonly view: string;
   /** The source offset of a `view` offset. */
@@ -41,8 +42,8 @@ const SNIPPET_LENGTH = 160;
  * read too. Where the syntax is ambiguous without a full parser (JavaScript and Ruby `/`, Ruby `%` and `?`), the
  * code is read both ways and whatever either reading finds is kept, so a wrong guess cannot hide code. Pure.
  */
-export function scanCode(code: string, language: SupportedLanguage, depth = 0): CodeScan {
-  const { syntax } = getLanguageHandler(language);
+export function scanCode(code: string, language: string, depth = 0): CodeScan {
+  const { name, syntax, scanner } = getLanguageHandler(language);
   const readings: Reading[] = syntax.features.has("regex-literals") || syntax.features.has("ruby") ? ["likely", "alternative"] : ["likely"];
   const lexed = readings.map((reading) => lex(code, syntax, reading));
   const { source, original } = lexed[0]!;
@@ -57,7 +58,7 @@ export function scanCode(code: string, language: SupportedLanguage, depth = 0): 
   }
   const { view, viewToSource } = buildView(source, comment, prose, syntax.features.has("nfkc-identifiers"));
 
-  const extractions = lexed.map((reading) => extract(language, reading.tokens, source));
+  const extractions = lexed.map((reading) => extract(scanner, reading.tokens, source));
   const modules = unique(extractions.flatMap((e) => e.modules), (m) => `${m.start}:${m.module}`);
   const dynamic = unique(extractions.flatMap((e) => e.dynamic), (d) => `${d.start}:${d.kind}:${d.description}`);
   const embeddedCode = unique(extractions.flatMap((e) => e.embedded), (e) => `${e.start}:${e.language}:${e.code}`);
@@ -85,7 +86,7 @@ export function scanCode(code: string, language: SupportedLanguage, depth = 0): 
     return low;
   };
   return {
-    language,
+    language: name,
     view,
     sourceOffset: (offset) => (viewToSource ? (viewToSource[offset] ?? source.length) : offset),
     isCode: (offset) => prose[offset] === 0,
@@ -126,6 +127,13 @@ function commentMask({ source, tokens }: Lexed): Uint8Array {
   const mask = new Uint8Array(source.length);
   for (const token of tokens) if (token.kind === "comment") mask.fill(1, token.start, token.end);
   return mask;
+}
+
+/** The import and evaluation forms of the language (none without an extractor), read from one reading's tokens. */
+function extract(scanner: LanguageScanner | undefined, tokens: readonly Token[], source: string): Extraction {
+  const out = new Collector();
+  scanner?.extract?.(new TokenList(tokens), out, { tokens, source });
+  return out;
 }
 
 /** One of each item (by key), in the order of the code. */

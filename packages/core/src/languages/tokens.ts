@@ -1,4 +1,17 @@
-import type { Token } from "./lexer.js";
+export type TokenKind = "word" | "punct" | "string" | "newline" | "comment";
+
+/** One token of code, as the security scanner's lexer reads it from the language's syntax description. */
+export interface Token {
+  readonly kind: TokenKind;
+  /** word: the identifier (shell: escapes removed); punct: one character; string: the opening delimiter; comment: its text. */
+  readonly text: string;
+  readonly start: number;
+  end: number;
+  /** string: the decoded value; undefined when the literal interpolates code or variables (its value is not static). */
+  value?: string | undefined;
+  /** word: spelled with escapes (`\u0072equire`). */
+  escaped?: boolean;
+}
 
 /**
  * The code tokens of one reading (comments dropped, line breaks kept) with the small look-around helpers the
@@ -112,4 +125,28 @@ export function staticString(tokens: readonly Token[]): string | undefined {
     }
   }
   return expectString ? undefined : value;
+}
+
+/** Reads a dotted name (`a.b.c`) starting at word `i`; returns it and the index after it. */
+export function dottedName(tokens: TokenList, i: number, separator = "."): { name: string; end: number } | undefined {
+  if (!tokens.isWord(i)) return undefined;
+  let name = tokens.at(i)!.text;
+  let j = i + 1;
+  while (tokens.isPunct(j, separator) && tokens.isWord(j + 1)) {
+    name += separator + tokens.at(j + 1)!.text;
+    j += 2;
+  }
+  return { name, end: j };
+}
+
+/** The comma-separated clauses of the rest of a statement (to the end of the line or `;`). */
+export function splitStatement(tokens: TokenList, from: number): Token[][] {
+  const clauses: Token[][] = [[]];
+  for (let j = from; j < tokens.length; j++) {
+    const token = tokens.at(j)!;
+    if (token.kind === "newline" || (token.kind === "punct" && token.text === ";")) break;
+    if (token.kind === "punct" && token.text === ",") clauses.push([]);
+    else clauses.at(-1)!.push(token);
+  }
+  return clauses;
 }
