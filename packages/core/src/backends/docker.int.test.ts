@@ -17,7 +17,9 @@ describe("Docker: the container a session creates", async () => {
     expect(info.HostConfig.PidsLimit).toBe(256);
     expect(info.HostConfig.NanoCpus).toBe(1e9);
     expect(info.HostConfig.Privileged).toBe(false);
-    expect(info.HostConfig.Init).toBe(true);
+    // PID 1 is the lifecycle's keep-alive (it reaps orphans and frees a fork bomb's slots), not the engine's init.
+    expect(info.HostConfig.Init).toBe(false);
+    expect([info.Config.Entrypoint, info.Config.Cmd].flat().at(-1)).toBe("llm-sandbox-keep-alive");
     expect(info.Config.Labels).toMatchObject({ "org.llm-sandbox.managed": "true", "org.llm-sandbox.session": session.id });
     expect(Object.keys(info.NetworkSettings.Networks)).toEqual([]);
   });

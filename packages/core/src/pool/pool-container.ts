@@ -96,7 +96,8 @@ export class PooledContainer {
     const killed = warm?.clear
       ? await warm.clear(PROBE_TIMEOUT_MS)
       : await this.#exec({ argv: ["/bin/sh", "-c", KILL_SCRIPT, "kill"], user: killStepUser(container.user ?? "1000:1000"), description: "pool reset (processes)" }).then(
-          ({ output }) => output.exitCode === 0 || Promise.reject(new ContainerError(output.stderr.trim())),
+          ({ output }) =>
+            output.exitCode === 0 || Promise.reject(new ContainerError(`its kill step failed (exit code ${output.exitCode}): ${output.stderr.trim()}`)),
         );
     if (!killed) throw new ContainerError("processes of the session survive");
     const { mounts, archive, fingerprint } = await (this.#plan.baseline() ?? Promise.reject(new ContainerError("the pool has no baseline to reset to")));

@@ -312,10 +312,12 @@ export class SandboxSession implements AsyncDisposable {
   /** Gives the container back: to its pool, or removed (committed first if asked) when this session created it. */
   async #release(): Promise<void> {
     const container = this.#container;
-    this.#lease?.release();
+    const lease = this.#lease;
     this.#lease = undefined;
+    lease?.release();
     try {
-      if (container?.created) await container.remove(this.options.commitContainer ? { commitAs: this.#commitReference() } : {});
+      // A borrowed container is its pool's to reset or remove; an attached one is never removed.
+      if (!lease && container?.created) await container.remove(this.options.commitContainer ? { commitAs: this.#commitReference() } : {});
     } finally {
       this.#committed = container?.committedImage;
       this.#container = undefined;
