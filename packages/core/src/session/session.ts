@@ -51,6 +51,7 @@ export class SandboxSession implements AsyncDisposable {
   #closing = new AbortController();
   #released: Promise<void> | undefined;
   #builtImage: string | undefined;
+  #committed: string | undefined;
   #expiry: NodeJS.Timeout | undefined;
   #expired = false;
   #lease: ContainerLease | undefined;
@@ -99,7 +100,6 @@ export class SandboxSession implements AsyncDisposable {
   get committedImage(): string | undefined {
     return this.#committed;
   }
-  #committed: string | undefined;
 
   protected get backend(): BackendAdapter {
     return (this.#backend ??= createBackend(this.options));
