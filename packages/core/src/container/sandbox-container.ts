@@ -57,6 +57,8 @@ export class SandboxContainer {
   readonly language: LanguageHandler;
   /** Starts runs without an engine exec (a pooled container's warm interpreter), once one is running. */
   launcher: ProcessLauncher | undefined;
+  /** The image written by `remove({ commitAs })`. */
+  committedImage: string | undefined;
 
   readonly #logger: Logger;
   #installed = new Set<string>();
@@ -185,9 +187,6 @@ export class SandboxContainer {
       }
     })());
   }
-
-  /** The image written by `remove({ commitAs })`. */
-  committedImage: string | undefined;
 
   async #installCaCertificates(settings: PrepareSettings, detach: AbortSignal | undefined): Promise<void> {
     const pem = (await Promise.all(settings.extraCaCerts.map(readCertificate))).join("\n");

@@ -47,7 +47,6 @@ export class InteractiveSandboxSession extends SandboxSession {
       timeout: this.limits.executionTimeout,
       pollInterval: settings.pollInterval,
     };
-    const session = this;
     this.#kernel = new KernelExecutor({
       spec,
       workdir: this.options.workdir,
@@ -57,7 +56,7 @@ export class InteractiveSandboxSession extends SandboxSession {
       memory: this.options.runtimeConfigs.memory,
       logger: this.logger,
       closing: this.closingSignal,
-      closedError: () => session.closedError(),
+      closedError: () => this.closedError(),
     });
   }
 
