@@ -93,6 +93,31 @@ export class FakeCluster {
     return this.#entry(namespace, name).pod;
   }
 
+  /**
+   * A JSON merge patch (RFC 7386), as `kubectl annotate` sends one. A pod's metadata labels and annotations may change;
+   * anything else is refused as the API server refuses most pod updates.
+   */
+  patchPod(namespace: string, name: string, patch: Json): Json {
+    const entry = this.#entry(namespace, name);
+    const { metadata = {}, ...rest } = patch ?? {};
+    const { labels, annotations, ...otherMetadata } = metadata as Json;
+    if (Object.keys(rest).length || Object.keys(otherMetadata).length) {
+      throw new ApiFailure(422, "Invalid", `Pod "${name}" is invalid: spec: Forbidden: pod updates may not change fields other than metadata labels and annotations (in this fixture)`);
+    }
+    for (const [field, changes] of [["labels", labels], ["annotations", annotations]] as const) {
+      if (changes === undefined) continue;
+      const merged: Record<string, unknown> = { ...(entry.pod.metadata[field] ?? {}) };
+      for (const [key, value] of Object.entries((changes ?? {}) as Json)) {
+        if (value === null) delete merged[key];
+        else if (typeof value !== "string") throw new ApiFailure(400, "BadRequest", `metadata.${field}.${key}: expected a string`);
+        else merged[key] = value;
+      }
+      entry.pod.metadata[field] = merged;
+    }
+    this.#touch(entry);
+    return entry.pod;
+  }
+
   listPods(namespace: string | undefined, labelSelector: string | undefined): Json[] {
     const matches = selector(labelSelector);
     return [...this.#pods.values()]
@@ -327,6 +352,21 @@ export class FakeCluster {
     this.#condition(entry, "ContainersReady", "True");
     this.#condition(entry, "Ready", "True");
     this.#touch(entry);
+    if (spec.activeDeadlineSeconds) this.#enforceDeadline(entry, spec.activeDeadlineSeconds);
+  }
+
+  /** As the kubelet does: a pod active longer than its deadline has its containers killed and fails. */
+  #enforceDeadline(entry: PodEntry, seconds: number): void {
+    setTimeout(() => {
+      if (entry.deleting) return;
+      const pod = entry.pod;
+      pod.status.phase = "Failed";
+      pod.status.reason = "DeadlineExceeded";
+      pod.status.message = "Pod was active on the node longer than the specified deadline";
+      this.#event(entry, "Normal", "DeadlineExceeded", pod.status.message);
+      this.#touch(entry);
+      for (const id of entry.containers.values()) void this.docker.getContainer(id).kill().catch(() => {});
+    }, seconds * 1000).unref();
   }
 
   /** Pulls (checks the local engine), creates and starts one container; reports failures as the kubelet does. */

@@ -93,6 +93,12 @@ export async function startKubeFixture(options: KubeFixtureOptions): Promise<Kub
       return json(res, 201, cluster.createPod(ns, manifest, url.searchParams.get("fieldValidation") === "Strict"));
     }
     if (kind === "pods" && name && ns && req.method === "GET") return json(res, 200, cluster.readPod(ns, decodeURIComponent(name)));
+    if (kind === "pods" && name && ns && req.method === "PATCH") {
+      if (req.headers["content-type"] !== "application/merge-patch+json") {
+        throw new ApiFailure(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json (in this fixture)`);
+      }
+      return json(res, 200, cluster.patchPod(ns, decodeURIComponent(name), JSON.parse(body.toString("utf8"))));
+    }
     if (kind === "pods" && name && ns && req.method === "DELETE") {
       const options = body.length ? (JSON.parse(body.toString("utf8")) as { gracePeriodSeconds?: number }) : {};
       const query = url.searchParams.get("gracePeriodSeconds");

@@ -12,7 +12,8 @@ const usage = () => `Usage: llm-sandbox <command> [options]
 Commands:
   setup      Make sure a container engine runs (on Debian/Ubuntu as root: installs and starts
              docker.io if needed) and build the sandbox images that are missing or out of date
-  cleanup    Remove sandbox containers, networks (or pods) whose owner process is gone
+  cleanup    Remove sandbox containers, networks (or pods) whose owner process is gone (pods: whose
+             owner's lease ran out); a killed process's own reaper does this within seconds
   help       Show this help
 
 setup options:
@@ -36,7 +37,8 @@ cleanup options:
   --kube-context CTX With --kubernetes: the kubeconfig context
 
 Environment: DOCKER_HOST (engine to use), CONTAINER_HOST (Podman's service), LLM_SANDBOX_BASE_IMAGE (BASE for the Dockerfiles),
-LLM_SANDBOX_DEBIAN_MIRROR (archive for debootstrap when debian:bookworm-slim cannot be pulled).
+LLM_SANDBOX_DEBIAN_MIRROR (archive for debootstrap when debian:bookworm-slim cannot be pulled),
+LLM_SANDBOX_REAPER=false (no reaper container per process and engine).
 `;
 
 class UsageError extends Error {}

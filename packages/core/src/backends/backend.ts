@@ -68,6 +68,11 @@ export interface ContainerSpec {
   /** Size-limited in-memory mounts: mount point → size in bytes, owned by the session user. */
   readonly tmpfs: Readonly<Record<string, number>>;
   readonly network: NetworkPolicy;
+  /**
+   * The most seconds the sandbox may live (the session's `sessionTimeout`). The session ends it itself; an engine
+   * that can also enforce it (Kubernetes' activeDeadlineSeconds) does, for when the owner died first.
+   */
+  readonly lifetimeSeconds?: number;
   /** Backend-specific settings merged into the engine's create request (documented per backend). */
   readonly passthrough?: Readonly<Record<string, unknown>>;
 }

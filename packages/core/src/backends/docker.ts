@@ -12,6 +12,7 @@ import type { Logger } from "../internal/logger.js";
 import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, FREE_SLOTS_SIGNAL, KEEP_ALIVE_NAME, PROGRAM_NOT_FOUND, programNotFound } from "./backend.js";
 import { describeEndpoint } from "./engine-client.js";
 import { FrameDemuxer } from "./docker-frames.js";
+import { ensureReaper } from "./reaper.js";
 
 /** The network used only while libraries install: containers on it cannot reach each other (ICC off). */
 export const INSTALL_NETWORK = "llm-sandbox-install";
@@ -52,6 +53,8 @@ export class DockerBackend implements BackendAdapter {
     const network = spec.network;
     const installNetwork = network.mode === "install-only" ? await this.ensureInstallNetwork() : undefined;
     const options = await this.createOptions(spec, network.mode === "attached" ? network.network : (installNetwork ?? "none"));
+    // Started beside the first sandbox, not before it; it never fails a create (see ensureReaper).
+    const reaper = ensureReaper(this.docker, spec.image);
     const container = await this.docker.createContainer(options).catch((error: unknown) => {
       const failure = this.unreachable(error);
       throw SandboxError.isInstance(failure) ? failure : new ContainerError(`Cannot create the container: ${(error as Error).message}`, { cause: error });
@@ -62,6 +65,7 @@ export class DockerBackend implements BackendAdapter {
       const seeds = await this.imageSeeds(container, spec);
       await container.start();
       for (const [path, archive] of seeds) if (archive) await this.seedDirectory(container.id, path, archive, spec.user);
+      await reaper;
       return container.id;
     } catch (error) {
       await container.remove({ force: true }).catch(() => {});

@@ -114,7 +114,7 @@ const RETRY_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE",
 const ATTEMPTS = 4;
 
 export interface KubeRequest {
-  readonly method: "GET" | "POST" | "DELETE";
+  readonly method: "GET" | "POST" | "PATCH" | "DELETE";
   readonly path: string;
   readonly query?: Readonly<Record<string, string | number | undefined>>;
   readonly body?: unknown;
@@ -149,7 +149,9 @@ async function sendOnce<T>(config: KubeConfig, request: KubeRequest): Promise<T>
   // Credentials (tokens, exec plugins, client certificates) and the cluster's CA, as the client applies them.
   await config.applyToHTTPSOptions(options);
   const body = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body));
-  if (body) options.headers = { ...options.headers, "Content-Type": "application/json", "Content-Length": body.length };
+  // A PATCH body is a JSON merge patch (RFC 7386): what it names is set, null removes.
+  const type = request.method === "PATCH" ? "application/merge-patch+json" : "application/json";
+  if (body) options.headers = { ...options.headers, "Content-Type": type, "Content-Length": body.length };
   return new Promise<T>((resolve, reject) => {
     const send = url.protocol === "https:" ? https.request : http.request;
     const req = send(url, options, (res) => {

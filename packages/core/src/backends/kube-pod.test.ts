@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../errors.js";
 import type { ContainerSpec } from "./backend.js";
-import { labelValue, numericUser, planPod, podProgress } from "./kube-pod.js";
+import { LEASE_ANNOTATION } from "./kube-lease.js";
+import { DEADLINE_SLACK_SECONDS, labelValue, numericUser, planPod, podProgress } from "./kube-pod.js";
 
 const spec: ContainerSpec = {
   image: "llm-sandbox/python:latest",
@@ -17,8 +18,8 @@ const spec: ContainerSpec = {
   tmpfs: { "/sandbox": 1024 ** 3, "/tmp": 512 * 1024 ** 2 },
   network: { mode: "none" },
 };
-const plan = (podManifest?: Record<string, unknown>, envVars?: Record<string, string>) =>
-  planPod({ name: "pod-1", createId: "c1", namespace: "ns", spec, ...(podManifest ? { podManifest } : {}), ...(envVars ? { envVars } : {}) });
+const plan = (podManifest?: Record<string, unknown>, envVars?: Record<string, string>, podSpec: ContainerSpec = spec) =>
+  planPod({ name: "pod-1", createId: "c1", namespace: "ns", spec: podSpec, leaseSeconds: 120, ...(podManifest ? { podManifest } : {}), ...(envVars ? { envVars } : {}) });
 
 describe("planPod: secure defaults", () => {
   const { manifest, container } = plan();
@@ -56,7 +57,17 @@ describe("planPod: secure defaults", () => {
     const metadata = manifest.metadata as any;
     expect(metadata).toMatchObject({ name: "pod-1", namespace: "ns" });
     expect(metadata.labels).toEqual({ "org.llm-sandbox.session": "abc", "org.llm-sandbox.owner-host": "host_with-odd-chars" });
-    expect(metadata.annotations).toEqual({ "kubectl.kubernetes.io/default-container": "sandbox", "org.llm-sandbox.create-id": "c1" });
+    const { [LEASE_ANNOTATION]: lease, ...annotations } = metadata.annotations;
+    expect(annotations).toEqual({ "kubectl.kubernetes.io/default-container": "sandbox", "org.llm-sandbox.create-id": "c1" });
+    // The owner's first lease: about 120 s from now.
+    expect(Date.parse(lease) - Date.now()).toBeGreaterThan(110_000);
+    expect(Date.parse(lease) - Date.now()).toBeLessThanOrEqual(120_000);
+  });
+
+  it("gives the pod a deadline past the session's lifetime only when it has one", () => {
+    expect(podSpec.activeDeadlineSeconds).toBeUndefined();
+    const limited = plan(undefined, undefined, { ...spec, lifetimeSeconds: 30.5 }).manifest.spec as any;
+    expect(limited.activeDeadlineSeconds).toBe(31 + DEADLINE_SLACK_SECONDS);
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { ValidationError } from "../errors.js";
 import type { ContainerSpec } from "./backend.js";
+import { leaseAnnotation } from "./kube-lease.js";
 
 type Json = Record<string, unknown>;
 
@@ -23,6 +24,8 @@ const SEED_SCRIPT = `for p; do
   done
 done
 exit 0`;
+/** Seconds past the sandbox's lifetime before the kubelet stops the pod (the session, when alive, stops it first). */
+export const DEADLINE_SLACK_SECONDS = 60;
 /** kubectl's annotation for the container `kubectl exec` and `kubectl logs` pick. */
 export const DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container";
 /** The id of the create call that made the pod: a repeated POST recognises its own pod by it. */
@@ -36,6 +39,8 @@ export interface PodRequest {
   readonly spec: ContainerSpec;
   readonly podManifest?: Readonly<Json>;
   readonly envVars?: Readonly<Record<string, string>>;
+  /** Seconds of the owner's first lease on the pod (kube-lease.ts). */
+  readonly leaseSeconds: number;
 }
 
 export interface PodPlan {
@@ -60,7 +65,7 @@ export function labelValue(value: string): string {
 /** CPU cores as a Kubernetes quantity ("1", "500m"). */
 const cpuQuantity = (cores: number) => (Number.isInteger(cores) ? String(cores) : `${Math.max(1, Math.round(cores * 1000))}m`);
 
-export function planPod({ name, createId, namespace, spec, podManifest = {}, envVars = {} }: PodRequest): PodPlan {
+export function planPod({ name, createId, namespace, spec, podManifest = {}, envVars = {}, leaseSeconds }: PodRequest): PodPlan {
   const { uid, gid } = numericUser(spec.user);
   const mounts = Object.entries(spec.tmpfs).map(([path, bytes], index) => ({ path, bytes, volume: `llm-sandbox-fs-${index}` }));
   const containerSecurity = {
@@ -120,6 +125,8 @@ export function planPod({ name, createId, namespace, spec, podManifest = {}, env
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       terminationGracePeriodSeconds: 5,
+      // Later than the session's own expiry (it starts once the pod runs): this one is for an owner that died.
+      ...(spec.lifetimeSeconds ? { activeDeadlineSeconds: Math.ceil(spec.lifetimeSeconds) + DEADLINE_SLACK_SECONDS } : {}),
       securityContext: {
         runAsUser: uid,
         runAsGroup: gid,
@@ -140,7 +147,7 @@ export function planPod({ name, createId, namespace, spec, podManifest = {}, env
     ...(metadata.labels as Json | undefined),
     ...Object.fromEntries(Object.entries(spec.labels).map(([key, value]) => [key, labelValue(value)])),
   };
-  metadata.annotations = { ...(metadata.annotations as Json | undefined), [CREATE_ANNOTATION]: createId };
+  metadata.annotations = { ...(metadata.annotations as Json | undefined), [CREATE_ANNOTATION]: createId, ...leaseAnnotation(leaseSeconds) };
   metadata.namespace = namespace;
   return { manifest: merged, container };
 }

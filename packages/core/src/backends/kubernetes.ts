@@ -3,7 +3,8 @@ import { ContainerError, SandboxAbortError, type SandboxError } from "../errors.
 import { newId } from "../internal/ids.js";
 import { LABELS } from "../internal/labels.js";
 import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, PROGRAM_NOT_FOUND, programNotFound } from "./backend.js";
-import { connectKube, KubeApiError, type KubeTarget, podPath } from "./kube-client.js";
+import { connectKube, KubeApiError, kubeRequest, type KubeTarget, podPath } from "./kube-client.js";
+import { DEFAULT_LEASE_SECONDS, LeaseRenewer } from "./kube-lease.js";
 import {
   Channel,
   closeStdinFrame,
@@ -28,6 +29,11 @@ export interface KubernetesBackendOptions {
   readonly envVars?: Readonly<Record<string, string>>;
   /** Seconds a pod may take to be running. Default 300. */
   readonly podStartTimeout?: number;
+  /**
+   * Seconds of the owner's lease on each pod, renewed while this process lives; `llm-sandbox cleanup --kubernetes`
+   * deletes pods whose lease ran out (kube-lease.ts). Default 120.
+   */
+  readonly ownerLeaseSeconds?: number;
 }
 
 /** What exec needs to know of a pod. */
@@ -67,9 +73,15 @@ export class KubernetesBackend implements BackendAdapter {
   /** The connection once made (for the synchronous removal at process exit). */
   #settled: KubeTarget | undefined;
   readonly #pods = new Map<string, PodTarget>();
+  readonly #leases: LeaseRenewer;
 
   constructor(options: KubernetesBackendOptions = {}) {
     this.#options = options;
+    this.#leases = new LeaseRenewer(options.ownerLeaseSeconds ?? DEFAULT_LEASE_SECONDS, async (name, annotations) => {
+      const target = await this.#connect();
+      const namespace = this.#pods.get(name)?.namespace ?? target.namespace;
+      await kubeRequest(target.config, { method: "PATCH", path: podPath(namespace, name), body: { metadata: { annotations } }, idempotent: true });
+    });
   }
 
   /** The kubelet pulls images: a pull that fails shows at `create`, with the pod's events. */
@@ -88,12 +100,14 @@ export class KubernetesBackend implements BackendAdapter {
       spec,
       ...(this.#options.podManifest ? { podManifest: this.#options.podManifest } : {}),
       ...(this.#options.envVars ? { envVars: this.#options.envVars } : {}),
+      leaseSeconds: this.#leases.seconds,
     });
     const name = (manifest.metadata as { name: string }).name;
     await createPod(target, namespace, name, manifest, createId);
     try {
       const pod = await waitRunning(target, namespace, name, container, this.#options.podStartTimeout ?? 300);
       this.#pods.set(name, { namespace, container, uid: podUid(pod, container) });
+      this.#leases.add(name);
       return name;
     } catch (error) {
       await deletePod(target, namespace, name).catch(() => {});
@@ -171,6 +185,7 @@ export class KubernetesBackend implements BackendAdapter {
   async remove(name: string): Promise<void> {
     const target = await this.#connect();
     const namespace = this.#pods.get(name)?.namespace ?? target.namespace;
+    this.#leases.delete(name);
     await deletePod(target, namespace, name);
     this.#pods.delete(name);
   }

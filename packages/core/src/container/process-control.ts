@@ -89,7 +89,7 @@ rm -f -- "$gf"
 exit 0`;
 
 /**
- * The sandbox's first process (PID 1; see REAPER_COMMAND): a shell that exits on TERM and, while it waits on its
+ * The sandbox's first process (PID 1; see KEEP_ALIVE_COMMAND): a shell that exits on TERM and, while it waits on its
  * keep-alive child, reaps the orphans of killed programs (its \`wait\` collects any child, adopted ones too), so
  * they do not pile up as zombies holding process slots.
  *
@@ -126,7 +126,7 @@ while :; do
 done`;
 
 /** PID 1 of every sandbox: see KEEP_ALIVE_SCRIPT. */
-export const REAPER_COMMAND: readonly string[] = ["/bin/sh", "-c", KEEP_ALIVE_SCRIPT, KEEP_ALIVE_NAME];
+export const KEEP_ALIVE_COMMAND: readonly string[] = ["/bin/sh", "-c", KEEP_ALIVE_SCRIPT, KEEP_ALIVE_NAME];
 
 /** Attempts at starting the kill step: the engine may fail to start an exec while a fork bomb holds every slot. */
 const KILL_ATTEMPTS = 10;

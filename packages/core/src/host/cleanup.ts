@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type Docker from "dockerode";
 import { connectKube, type KubeConnectOptions, kubeRequest, podPath, podsPath } from "../backends/kube-client.js";
+import { leaseVerdict } from "../backends/kube-lease.js";
 import { labelValue, type PodObject } from "../backends/kube-pod.js";
 import { LABELS } from "../internal/labels.js";
 import { silentLogger, type Logger } from "../internal/logger.js";
@@ -70,8 +71,9 @@ export async function cleanupResources(docker: Docker, options: CleanupOptions =
 }
 
 /**
- * Deletes the pods labelled `org.llm-sandbox.managed=true` in the namespace whose owner process is gone (all of
- * them with `all`) — pods of sessions whose process was killed before it could delete them.
+ * Deletes the pods labelled `org.llm-sandbox.managed=true` in the namespace whose owner's lease ran out (from any
+ * host), or without a lease whose owner process on this host is gone (all of them with `all`): pods of sessions
+ * whose process was killed before it could delete them.
  */
 export async function cleanupPods(options: CleanupOptions & KubeConnectOptions = {}): Promise<CleanupReport> {
   const target = await connectKube(options);
@@ -87,7 +89,8 @@ export async function cleanupPods(options: CleanupOptions & KubeConnectOptions =
   for (const pod of pods.items ?? []) {
     const name = pod.metadata?.name;
     if (!name) continue;
-    await sweep("pod", name, `${target.namespace}/${name}`, ownerGone(pod.metadata?.labels ?? {}, host), () =>
+    const verdict = leaseVerdict(pod.metadata?.annotations) ?? ownerGone(pod.metadata?.labels ?? {}, host);
+    await sweep("pod", name, `${target.namespace}/${name}`, verdict, () =>
       kubeRequest(target.config, { method: "DELETE", path: podPath(target.namespace, name), query: { gracePeriodSeconds: 0 }, idempotent: true }),
     );
   }

@@ -23,6 +23,7 @@ export function createBackend(options: ParsedSessionOptions): BackendAdapter {
         ...(options.podManifest ? { podManifest: options.podManifest } : {}),
         ...(options.envVars ? { envVars: options.envVars } : {}),
         ...(options.podStartTimeout ? { podStartTimeout: options.podStartTimeout } : {}),
+        ...(options.ownerLeaseSeconds ? { ownerLeaseSeconds: options.ownerLeaseSeconds } : {}),
       });
   }
 }

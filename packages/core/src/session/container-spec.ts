@@ -6,7 +6,7 @@ import type { Logger } from "../internal/logger.js";
 import { parseSize } from "../internal/sizes.js";
 import type { LanguageHandler } from "../languages/handler.js";
 import type { ParsedSessionOptions } from "./options.js";
-import { REAPER_COMMAND } from "../container/process-control.js";
+import { KEEP_ALIVE_COMMAND } from "../container/process-control.js";
 import { CA_BUNDLE, CA_ENV } from "../container/sandbox-container.js";
 
 /** The memory limit when `runtimeConfigs.memory` is not given. */
@@ -76,7 +76,7 @@ export function secureContainerSpec(
   const pids = configs.pids === undefined ? 256 : configs.pids;
   return {
     image,
-    init: REAPER_COMMAND,
+    init: KEEP_ALIVE_COMMAND,
     user: configs.user ?? "1000:1000",
     workdir,
     env: {
@@ -94,6 +94,7 @@ export function secureContainerSpec(
     readOnlyRootfs: configs.readOnly ?? !persistent,
     tmpfs,
     network,
+    ...(options.sessionTimeout ? { lifetimeSeconds: options.sessionTimeout } : {}),
     ...(configs.passthrough ? { passthrough: configs.passthrough } : {}),
   };
 }

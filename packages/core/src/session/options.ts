@@ -29,7 +29,7 @@ const kubeConfigObject = z.custom<KubeConfigLike>(
   (value) => typeof value === "object" && value !== null && typeof (value as KubeConfigLike).getCurrentCluster === "function",
   { message: "expected a kubeconfig path or a KubeConfig of @kubernetes/client-node" },
 );
-const KUBERNETES_ONLY = ["kubeNamespace", "kubeConfig", "kubeContext", "podManifest", "envVars", "podStartTimeout"] as const;
+const KUBERNETES_ONLY = ["kubeNamespace", "kubeConfig", "kubeContext", "podManifest", "envVars", "podStartTimeout", "ownerLeaseSeconds"] as const;
 
 /**
  * Container settings. Defaults are secure: a non-root user, no network, a read-only root filesystem with
@@ -165,6 +165,11 @@ export const sessionOptionsSchema = z
     envVars: envRecord.optional(),
     /** Seconds a pod may take to be running (scheduling, image pull); then open() fails with the pod's events. Default 300. */
     podStartTimeout: timerSeconds.optional(),
+    /**
+     * Seconds of this process's lease on each pod, renewed while it lives: `llm-sandbox cleanup --kubernetes` deletes
+     * the pods of an owner that stopped renewing, from any host. Default 120.
+     */
+    ownerLeaseSeconds: timerSeconds.optional(),
 
     // Micromamba (backend "micromamba")
     /** The environment every command runs in (`micromamba run -n <environment>`). Default "base". */
