@@ -1,15 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { chunked } from "../../../../test/helpers/fuzz.js";
 import { FrameDemuxer } from "./docker-frames.js";
 
 type Output = Record<"stdout" | "stderr", number[]>;
-
-/** `bytes` cut at arbitrary points (empty chunks included). */
-const chunked = (bytes: Uint8Array) =>
-  fc.array(fc.nat({ max: bytes.length }), { maxLength: 16 }).map((cuts) => {
-    const points = [0, ...cuts.sort((a, b) => a - b), bytes.length];
-    return points.slice(1).map((end, i) => Buffer.from(bytes.subarray(points[i], end)));
-  });
 
 const frame = (stream: number, payload: Uint8Array) => {
   const head = Buffer.alloc(8);

@@ -1,16 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { chunked } from "../../../../test/helpers/fuzz.js";
 import { encodeFrame, FrameDecoder, FrameError, FrameKind } from "./frames.js";
 
 const KINDS = Object.values(FrameKind);
 const HEADER_BYTES = 5;
-
-/** `bytes` cut at arbitrary points (empty chunks included). */
-const chunked = (bytes: Uint8Array) =>
-  fc.array(fc.nat({ max: bytes.length }), { maxLength: 16 }).map((cuts) => {
-    const points = [0, ...cuts.sort((a, b) => a - b), bytes.length];
-    return points.slice(1).map((end, i) => bytes.subarray(points[i], end));
-  });
 
 const frames = fc.array(fc.tuple(fc.constantFrom(...KINDS), fc.uint8Array({ maxLength: 64 })), { maxLength: 12 });
 

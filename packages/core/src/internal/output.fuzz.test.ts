@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { chunked } from "../../../../test/helpers/fuzz.js";
 import type { EncodingErrors } from "../enums.js";
 import { StreamCollector } from "./output.js";
 
@@ -23,14 +24,7 @@ const hostileUtf8 = fc
     { maxLength: 40 },
   )
   .map((parts) => Uint8Array.from(parts.flatMap((part) => [...part])));
-
-/** `bytes` cut at arbitrary points (empty chunks included). */
-const chunked = (bytes: Uint8Array) =>
-  fc.array(fc.nat({ max: bytes.length }), { maxLength: 12 }).map((cuts) => {
-    const points = [0, ...cuts.sort((a, b) => a - b), bytes.length];
-    return points.slice(1).map((end, i) => bytes.subarray(points[i], end));
-  });
-const bytesAndChunks = hostileUtf8.chain((bytes) => fc.tuple(fc.constant(bytes), chunked(bytes)));
+const bytesAndChunks = hostileUtf8.chain((bytes) => fc.tuple(fc.constant(bytes), chunked(bytes, 12)));
 
 function collect(chunks: readonly Uint8Array[], encodingErrors: EncodingErrors, maxBytes = Number.MAX_SAFE_INTEGER) {
   const streamed: string[] = [];

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { expectPrototypeUntouched, hostileKeys } from "../../../../test/helpers/fuzz.js";
 import { SandboxError, ToolCallError } from "../errors.js";
 import { ExecutionResult } from "../result.js";
 import type { SandboxSession } from "../session/session.js";
@@ -16,8 +17,7 @@ const validInput: fc.Arbitrary<ToolInput> = fc.record({
   libraries: fc.option(fc.array(fc.string({ maxLength: 12 }), { maxLength: 4 }), { nil: null }),
 });
 
-/** Keys that are dangerous when copied into an object carelessly, or that shadow Object.prototype's members. */
-const hostileKey = fc.constantFrom("__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "valueOf");
+const hostileKey = fc.constantFrom(...hostileKeys);
 
 /** JSON text as a model might send it: valid, cut short, with a character dropped or added, or with extra keys. */
 const modelText = fc.oneof(
@@ -70,12 +70,6 @@ function checkParse(raw: unknown): void {
   expect(LANGUAGES).toContain(parsed.language);
   expect(parsed.libraries === null || parsed.libraries.every((library) => typeof library === "string")).toBe(true);
 }
-
-function expectPrototypeUntouched(): void {
-  expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeNames);
-  expect(({} as Record<string, unknown>).code).toBeUndefined();
-}
-const prototypeNames = Object.getOwnPropertyNames(Object.prototype).sort();
 
 describe("tool input from a model (property)", () => {
   it("valid input round-trips as an object and as JSON text", () => {
