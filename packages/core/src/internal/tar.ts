@@ -72,9 +72,9 @@ export interface ExtractReport {
  * `cp -r src dest`: a single file lands exactly at `dest`, a directory's contents land inside `dest`).
  *
  * The archive comes from the sandbox and is untrusted, so it must not be able to write anything outside `dest`:
- * absolute paths, `..`, names outside the top-level name, and every link/device/fifo entry (plus anything beneath
- * it) are skipped and reported; an entry is also skipped when an existing host path component from `dest` down is a
- * symlink; files are written to a fresh temporary name and renamed into place, so an existing symlink or hard link
+ * absolute paths, `..`, NUL bytes, names outside the top-level name, and every link/device/fifo entry (plus anything
+ * beneath it) are skipped and reported; an entry is also skipped when an existing host path component from `dest` down
+ * is a symlink; an entry that needs a directory where a file is (or the reverse) is an `ArchiveError`; files are written to a fresh temporary name and renamed into place, so an existing symlink or hard link
  * at the target is replaced, never written through. Modes follow Python's tarfile "data" filter: files keep
  * `mode & 0o755` plus owner read/write, executable bits only when the owner's is set; directories get default modes.
  */
@@ -103,6 +103,11 @@ export async function extractArchive(tar: Uint8Array, dest: string): Promise<Ext
       }
       if (parts.includes("..")) {
         skip('path contains ".."');
+        continue;
+      }
+      // A pax or GNU long name may hold a NUL (a ustar field ends at one); no host path can, and fs calls would throw.
+      if (name.includes("\0")) {
+        skip("path contains a NUL byte");
         continue;
       }
       if (parts[0] === undefined) {
@@ -137,12 +142,18 @@ export async function extractArchive(tar: Uint8Array, dest: string): Promise<Ext
         continue;
       }
 
-      if (type === "directory") {
-        await mkdir(target, { recursive: true });
-        report.directories++;
-      } else {
-        await writeFileSafely(target, body, fileMode(mode), mtime);
-        report.files++;
+      try {
+        if (type === "directory") {
+          await mkdir(target, { recursive: true });
+          report.directories++;
+        } else {
+          await writeFileSafely(target, body, fileMode(mode), mtime);
+          report.files++;
+        }
+      } catch (error) {
+        // The archive asks for a directory where it (or dest) has a file, or the reverse: its fault, not the host's.
+        if (!isFsError(error, "EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY")) throw error;
+        throw new ArchiveError(`Cannot extract ${JSON.stringify(name)}: a file and a directory collide at ${target}`, { cause: error });
       }
     }
   } catch (error) {
@@ -202,7 +213,8 @@ async function firstSymlink(root: string, rel: readonly string[]): Promise<strin
     try {
       stats = await lstat(current);
     } catch (error) {
-      if (isFsError(error, "ENOENT")) return undefined;
+      // ENOTDIR: a file where the path needs a directory; the write that follows reports the collision.
+      if (isFsError(error, "ENOENT", "ENOTDIR")) return undefined;
       throw error;
     }
     if (stats.isSymbolicLink()) return current;
