@@ -74,8 +74,9 @@ export interface ExtractReport {
  * The archive comes from the sandbox and is untrusted, so it must not be able to write anything outside `dest`:
  * absolute paths, `..`, NUL bytes, names outside the top-level name, and every link/device/fifo entry (plus anything
  * beneath it) are skipped and reported; an entry is also skipped when an existing host path component from `dest` down
- * is a symlink; an entry that needs a directory where a file is (or the reverse) is an `ArchiveError`; files are written to a fresh temporary name and renamed into place, so an existing symlink or hard link
- * at the target is replaced, never written through. Modes follow Python's tarfile "data" filter: files keep
+ * is a symlink; an entry that needs a directory where a file is (or the reverse) is an `ArchiveError`; files are
+ * written to a fresh temporary name and renamed into place, so an existing symlink or hard link at the target is
+ * replaced, never written through. Modes follow Python's tarfile "data" filter: files keep
  * `mode & 0o755` plus owner read/write, executable bits only when the owner's is set; directories get default modes.
  */
 export async function extractArchive(tar: Uint8Array, dest: string): Promise<ExtractReport> {
