@@ -93,8 +93,9 @@ export async function extractArchive(tar: Uint8Array, dest: string): Promise<Ext
     for (;;) {
       const next = await malformedOnError(entries.next());
       if (next.done) break;
-      const body = await malformedOnError(readAll(next.value));
-      const { name, type, mode, mtime } = next.value.header;
+      const { name, type, mode, mtime } = checkedHeader(next.value.header);
+      // tar-stream never ends a directory's body when its size field is not 0 (it reads no data for directories).
+      const body = type === "directory" ? Buffer.alloc(0) : await malformedOnError(readAll(next.value));
       const skip = (reason: string) => report.skipped.push({ name, reason });
 
       const parts = name.split("/").filter((part) => part !== "" && part !== ".");
@@ -206,6 +207,17 @@ async function malformedOnError<T>(promise: Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * tar-stream reads a base-256 size field whose first byte is not 0x80 or 0xff as null, then waits forever for the
+ * entry's body: such an entry is refused before its body is read.
+ */
+function checkedHeader(header: Header): Header {
+  if (!Number.isSafeInteger(header.size) || header.size! < 0) {
+    throw new ArchiveError(`Malformed tar archive: entry ${JSON.stringify(header.name)} has an invalid size`);
+  }
+  return header;
+}
+
 /** The first existing path from `root` down through `rel` that is a symlink, if any (lstat never follows links). */
 async function firstSymlink(root: string, rel: readonly string[]): Promise<string | undefined> {
   let current = root;
@@ -266,6 +278,7 @@ export async function countEntries(tar: Uint8Array): Promise<number> {
   extractor.end(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
   let count = 0;
   for await (const entry of extractor) {
+    checkedHeader(entry.header);
     entry.resume();
     count++;
   }
