@@ -9,7 +9,18 @@ import { SandboxSession } from "./session.js";
 /** Docker create-request keys the unsafe-settings check reads, with values of any shape. */
 const passthrough = hostileObject(["Privileged", "Binds", "Mounts", "CapDrop", "SecurityOpt", "NetworkMode", "HostConfig", "Devices", "MaskedPaths"]);
 const runtimeConfigs = hostileObject(Object.keys(runtimeConfigsSchema.shape), fc.oneof(hostileValue, passthrough));
+/** What `isContainerSource` accepts: a pooled session reads its defaults and never acquires before open(). */
+const fakePool = fc.record({
+  acquire: fc.constant(async () => {
+    throw new Error("not acquired in a unit test");
+  }),
+  language: fc.constantFrom("python", "javascript"),
+  sessionDefaults: fc.oneof(hostileObject(["lang", "backend", "image"]), fc.constant(undefined)),
+});
 const sessionOptions = hostileObject(Object.keys(sessionOptionsSchema.shape), fc.oneof({ weight: 4, arbitrary: hostileValue }, runtimeConfigs));
+const pooledOptions = fc
+  .tuple(hostileObject(["lang", "backend", "libraries", "image", "defaultTimeout"]), fakePool)
+  .map(([options, pool]) => ({ ...options, pool }));
 
 const bare = () => Object.create(null) as object;
 /** Cases once found here, always run. */
@@ -48,7 +59,25 @@ describe("session options from an untyped caller (property)", () => {
           expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
         }
       }),
-      { numRuns: 400, examples: regressions },
+      { numRuns: 300, examples: regressions },
+    );
+  });
+
+  it("a pooled session's options: a session or a SandboxError, whatever the pool's defaults and the session's own", () => {
+    fc.assert(
+      fc.property(pooledOptions, (options) => {
+        let session: unknown;
+        if (!sandboxErrorOf(() => (session = createSession(options as never)))) expect(session).toBeInstanceOf(SandboxSession);
+        expectPrototypeUntouched();
+      }),
+      {
+        numRuns: 300,
+        examples: [
+          [{ pool: { acquire: async () => {}, language: "python" } }],
+          [{ lang: bare(), pool: { acquire: async () => {}, language: "python", sessionDefaults: {} } }],
+          ...[5, bare(), Symbol("docker"), "PODMAN"].map((backend): [unknown] => [{ backend, pool: { acquire: async () => {}, language: "python", sessionDefaults: {} } }]),
+        ],
+      },
     );
   });
 });
