@@ -85,7 +85,7 @@ function rawArchive(list: readonly RawEntry[]): Buffer {
   for (const entry of list) {
     const header = Buffer.alloc(512);
     header.write(resolveOutside(entry.name), 0, 100, "utf8");
-    header.write("0000644\0000000\0000000\0", 100, "latin1"); // mode, uid, gid
+    for (const [offset, value] of [[100, "0000644\0"], [108, "0000000\0"], [116, "0000000\0"]] as const) header.write(value, offset, "latin1"); // mode, uid, gid
     field(header, 124, 12, entry.size === "exact" ? `${entry.data.length.toString(8).padStart(11, "0")}\0` : entry.size);
     field(header, 136, 12, entry.mtime);
     header.write(entry.type, 156, 1, "latin1");
