@@ -65,7 +65,8 @@ describe("pool options from an untyped caller (property)", () => {
         expectSaneConfig(resolved);
         expect(containers.runtimeConfigs.readOnly).not.toBe(false);
         expect(sessionDefaults.lang).toBe(language.name);
-        for (const key of ["pool", "containerId", "commitContainer", "sessionTimeout", "libraries"]) expect(sessionDefaults).not.toHaveProperty(key);
+        // Refused and pool-only options never reach the sessions (an explicit undefined is the same as absent).
+        for (const key of ["pool", "containerId", "commitContainer", "sessionTimeout", "libraries"] as const) expect(sessionDefaults[key]).toBeUndefined();
         for (const module of warmModules ?? []) expect(module).toMatch(/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/);
       }),
       { numRuns: 500, examples: [[42], ["python"], [[]], [true]] },
