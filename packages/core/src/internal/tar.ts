@@ -76,8 +76,8 @@ export interface ExtractReport {
  * beneath it) are skipped and reported; an entry is also skipped when an existing host path component from `dest` down
  * is a symlink; an entry that needs a directory where a file is (or the reverse) is an `ArchiveError`; files are
  * written to a fresh temporary name and renamed into place, so an existing symlink or hard link at the target is
- * replaced, never written through. Modes follow Python's tarfile "data" filter: files keep
- * `mode & 0o755` plus owner read/write, executable bits only when the owner's is set; directories get default modes.
+ * replaced, never written through. Modes follow Python's tarfile "data" filter: files keep `mode & 0o755` plus owner
+ * read/write, executable bits only when the owner's is set; directories get default modes.
  */
 export async function extractArchive(tar: Uint8Array, dest: string): Promise<ExtractReport> {
   const root = path.resolve(dest);
