@@ -22,5 +22,12 @@ export interface ContainerLease {
 
 export function isContainerSource(value: unknown): value is ContainerSource {
   const source = value as Partial<ContainerSource> | null;
-  return typeof source === "object" && source !== null && typeof source.acquire === "function" && typeof source.language === "string";
+  return (
+    typeof source === "object" &&
+    source !== null &&
+    typeof source.acquire === "function" &&
+    typeof source.language === "string" &&
+    typeof source.sessionDefaults === "object" &&
+    source.sessionDefaults !== null
+  );
 }

@@ -72,11 +72,12 @@ export interface ExtractReport {
  * `cp -r src dest`: a single file lands exactly at `dest`, a directory's contents land inside `dest`).
  *
  * The archive comes from the sandbox and is untrusted, so it must not be able to write anything outside `dest`:
- * absolute paths, `..`, names outside the top-level name, and every link/device/fifo entry (plus anything beneath
- * it) are skipped and reported; an entry is also skipped when an existing host path component from `dest` down is a
- * symlink; files are written to a fresh temporary name and renamed into place, so an existing symlink or hard link
- * at the target is replaced, never written through. Modes follow Python's tarfile "data" filter: files keep
- * `mode & 0o755` plus owner read/write, executable bits only when the owner's is set; directories get default modes.
+ * absolute paths, `..`, NUL bytes, names outside the top-level name, and every link/device/fifo entry (plus anything
+ * beneath it) are skipped and reported; an entry is also skipped when an existing host path component from `dest` down
+ * is a symlink; an entry that needs a directory where a file is (or the reverse) is an `ArchiveError`; files are
+ * written to a fresh temporary name and renamed into place, so an existing symlink or hard link at the target is
+ * replaced, never written through. Modes follow Python's tarfile "data" filter: files keep `mode & 0o755` plus owner
+ * read/write, executable bits only when the owner's is set; directories get default modes.
  */
 export async function extractArchive(tar: Uint8Array, dest: string): Promise<ExtractReport> {
   const root = path.resolve(dest);
@@ -92,8 +93,9 @@ export async function extractArchive(tar: Uint8Array, dest: string): Promise<Ext
     for (;;) {
       const next = await malformedOnError(entries.next());
       if (next.done) break;
-      const body = await malformedOnError(readAll(next.value));
-      const { name, type, mode, mtime } = next.value.header;
+      const { name, type, mode, mtime } = checkedHeader(next.value.header);
+      // tar-stream never ends a directory's body when its size field is not 0 (it reads no data for directories).
+      const body = type === "directory" ? Buffer.alloc(0) : await malformedOnError(readAll(next.value));
       const skip = (reason: string) => report.skipped.push({ name, reason });
 
       const parts = name.split("/").filter((part) => part !== "" && part !== ".");
@@ -103,6 +105,11 @@ export async function extractArchive(tar: Uint8Array, dest: string): Promise<Ext
       }
       if (parts.includes("..")) {
         skip('path contains ".."');
+        continue;
+      }
+      // A pax or GNU long name may hold a NUL (a ustar field ends at one); no host path can, and fs calls would throw.
+      if (name.includes("\0")) {
+        skip("path contains a NUL byte");
         continue;
       }
       if (parts[0] === undefined) {
@@ -137,12 +144,18 @@ export async function extractArchive(tar: Uint8Array, dest: string): Promise<Ext
         continue;
       }
 
-      if (type === "directory") {
-        await mkdir(target, { recursive: true });
-        report.directories++;
-      } else {
-        await writeFileSafely(target, body, fileMode(mode), mtime);
-        report.files++;
+      try {
+        if (type === "directory") {
+          await mkdir(target, { recursive: true });
+          report.directories++;
+        } else {
+          await writeFileSafely(target, body, fileMode(mode), mtime);
+          report.files++;
+        }
+      } catch (error) {
+        // The archive asks for a directory where it (or dest) has a file, or the reverse: its fault, not the host's.
+        if (!isFsError(error, "EEXIST", "ENOTDIR", "EISDIR", "ENOTEMPTY")) throw error;
+        throw new ArchiveError(`Cannot extract ${JSON.stringify(name)}: a file and a directory collide at ${target}`, { cause: error });
       }
     }
   } catch (error) {
@@ -194,6 +207,17 @@ async function malformedOnError<T>(promise: Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * tar-stream reads a base-256 size field whose first byte is not 0x80 or 0xff as null, then waits forever for the
+ * entry's body: such an entry is refused before its body is read.
+ */
+function checkedHeader(header: Header): Header {
+  if (!Number.isSafeInteger(header.size) || header.size! < 0) {
+    throw new ArchiveError(`Malformed tar archive: entry ${JSON.stringify(header.name)} has an invalid size`);
+  }
+  return header;
+}
+
 /** The first existing path from `root` down through `rel` that is a symlink, if any (lstat never follows links). */
 async function firstSymlink(root: string, rel: readonly string[]): Promise<string | undefined> {
   let current = root;
@@ -202,7 +226,8 @@ async function firstSymlink(root: string, rel: readonly string[]): Promise<strin
     try {
       stats = await lstat(current);
     } catch (error) {
-      if (isFsError(error, "ENOENT")) return undefined;
+      // ENOTDIR: a file where the path needs a directory; the write that follows reports the collision.
+      if (isFsError(error, "ENOENT", "ENOTDIR")) return undefined;
       throw error;
     }
     if (stats.isSymbolicLink()) return current;
@@ -253,6 +278,7 @@ export async function countEntries(tar: Uint8Array): Promise<number> {
   extractor.end(Buffer.from(tar.buffer, tar.byteOffset, tar.byteLength));
   let count = 0;
   for await (const entry of extractor) {
+    checkedHeader(entry.header);
     entry.resume();
     count++;
   }

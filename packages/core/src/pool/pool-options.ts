@@ -59,6 +59,10 @@ export interface ParsedPoolOptions {
 }
 
 export function parsePoolOptions(options: PoolManagerOptions): ParsedPoolOptions {
+  // Checked before destructuring, which turns 42 or [] into {}: an untyped caller's mistake would pass as defaults.
+  if (options != null && (typeof options !== "object" || Array.isArray(options))) {
+    throw new ValidationError(`Invalid pool options:\n✖ expected an object, got ${Array.isArray(options) ? "an array" : typeof options}`);
+  }
   const { config, warmInterpreter, ...sessionOptions } = options ?? {};
   const refused = REFUSED.filter((key) => (sessionOptions as Record<string, unknown>)[key] !== undefined);
   if (refused.length) throw new ValidationError(`Invalid pool options:\n✖ ${refused.join(", ")}: not available for pooled containers`);

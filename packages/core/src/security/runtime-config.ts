@@ -7,6 +7,21 @@ export interface UnsafeSetting {
 
 type Check = (value: unknown) => string | undefined;
 
+// Passthrough values come untyped from the caller: these never throw on a BigInt, a cycle or an object without a prototype.
+const asText = (value: unknown): string => {
+  try {
+    return String(value);
+  } catch {
+    return "";
+  }
+};
+const asJson = (value: unknown): string => {
+  try {
+    return JSON.stringify(value, (_key, item: unknown) => (typeof item === "bigint" ? item.toString() : item)) ?? "";
+  } catch {
+    return "";
+  }
+};
 const nonEmpty = (value: unknown) => (Array.isArray(value) ? value.length > 0 : value !== undefined && value !== null && value !== "");
 const sharesHost = (what: string): Check => (value) =>
   typeof value === "string" && (value === "host" || value.startsWith("container:"))
@@ -31,20 +46,20 @@ const HOST_CONFIG_CHECKS: Readonly<Record<string, Check>> = {
   cgroup: sharesHost("cgroup"),
   binds: (value) =>
     nonEmpty(value)
-      ? JSON.stringify(value).includes("docker.sock")
+      ? asJson(value).includes("docker.sock")
         ? "mounts the engine's socket: full control of the host"
         : "mounts host paths into the sandbox"
       : undefined,
   mounts: (value) =>
-    Array.isArray(value) && value.some((mount) => !["volume", "tmpfs"].includes(String((mount as { Type?: unknown; type?: unknown })?.Type ?? (mount as { type?: unknown })?.type ?? "bind").toLowerCase()))
+    Array.isArray(value) && value.some((mount) => !["volume", "tmpfs"].includes(asText((mount as { Type?: unknown; type?: unknown })?.Type ?? (mount as { type?: unknown })?.type ?? "bind").toLowerCase()))
       ? "mounts host paths into the sandbox"
       : undefined,
   volumesfrom: (value) => (nonEmpty(value) ? "mounts another container's volumes" : undefined),
   capadd: (value) => (nonEmpty(value) ? "adds Linux capabilities (all are dropped by default)" : undefined),
   capdrop: (value) =>
-    Array.isArray(value) && value.some((cap) => String(cap).toUpperCase() === "ALL") ? undefined : "replaces the dropped capabilities (default: ALL)",
+    Array.isArray(value) && value.some((cap) => asText(cap).toUpperCase() === "ALL") ? undefined : "replaces the dropped capabilities (default: ALL)",
   securityopt: (value) => {
-    const options = Array.isArray(value) ? value.map(String) : [];
+    const options = Array.isArray(value) ? value.map(asText) : [];
     if (options.some((option) => DISABLES_CONFINEMENT.test(option))) return "switches confinement (AppArmor, seccomp, SELinux or no-new-privileges) off";
     if (!options.some((option) => /^no-new-privileges(?:[=:]true)?$/i.test(option))) return "replaces the security options without keeping no-new-privileges";
     return undefined;

@@ -27,10 +27,16 @@ export function sourcedOptions(options: SessionOptions): SessionOptions {
   const source = options.pool;
   if (!isContainerSource(source)) throw new ValidationError("Invalid session options:\n✖ pool: expected a pool made by createPoolManager()");
   const conflicts: string[] = CONTAINER_OPTIONS.filter((key) => options[key] !== undefined);
-  if (options.lang !== undefined && getLanguageHandler(options.lang).name !== source.language) conflicts.unshift(`lang (${options.lang})`);
+  // Untyped callers may pass a language or backend that is not a string: that names another one, not a TypeError.
+  const { lang, backend } = options as { lang?: unknown; backend?: unknown };
+  if (lang !== undefined && (typeof lang !== "string" || getLanguageHandler(lang).name !== source.language)) {
+    conflicts.unshift(`lang (${typeof lang === "string" ? lang : typeof lang})`);
+  }
   // The same backend may be named again (a backend's session class names its own); another one may not.
   const poolBackend = source.sessionDefaults.backend ?? "docker";
-  if (options.backend !== undefined && options.backend.toLowerCase() !== poolBackend) conflicts.unshift(`backend (${options.backend})`);
+  if (backend !== undefined && (typeof backend !== "string" || backend.toLowerCase() !== poolBackend)) {
+    conflicts.unshift(`backend (${typeof backend === "string" ? backend : typeof backend})`);
+  }
   if (conflicts.length) {
     throw new ValidationError(
       `Invalid session options:\n✖ ${conflicts.join(", ")}: a pooled session takes these from its pool (a ${source.language} pool); set them on the pool`,
