@@ -25,7 +25,10 @@ describe("kubernetes: pods of an owner that died", () => {
       env: { ...process.env, LLM_SANDBOX_TEST_OPTIONS: JSON.stringify(options) },
     });
     const exited = new Promise((resolve) => child.once("exit", resolve));
-    const pod = await new Promise<string>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(d.toString().trim())));
+    const pod = await new Promise<string>((resolve, reject) => {
+      child.stdout.once("data", (d: Buffer) => resolve(d.toString().trim()));
+      child.once("exit", (code) => reject(new Error(`the owner exited early (code ${code})`)));
+    });
     try {
       expect((await api.readPod(pod))?.spec.activeDeadlineSeconds).toBe(600 + DEADLINE_SLACK_SECONDS);
       const first = await leaseOf(pod);
