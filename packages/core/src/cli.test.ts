@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 /** Runs the `llm-sandbox` command in this process (the module runs its argv on import) and returns what it wrote. */
-async function llmSandbox(...args: string[]): Promise<{ exitCode: number | string | undefined; stdout: string; stderr: string }> {
+async function llmSandbox(...args: string[]): Promise<{ exitCode: typeof process.exitCode; stdout: string; stderr: string }> {
   let stdout = "";
   let stderr = "";
   vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
