@@ -25,8 +25,6 @@ setup options:
   --podman           Set up Podman instead of Docker: its Docker-compatible service (found via CONTAINER_HOST
                      or Podman's default sockets; as root on Debian/Ubuntu: podman installed and
                      \`podman system service\` started on /run/podman/podman.sock) and the images built with it
-  --test-fixtures    What the test suite needs besides Docker: Podman's service and images (as --podman);
-                     its global set-up builds and serves the local package indexes (test/package-indexes)
 
 cleanup options:
   --all              Remove every sandbox container and network, also those of live processes
@@ -51,6 +49,7 @@ const SETUP_OPTIONS = {
   force: { type: "boolean" },
   verbose: { type: "boolean" },
   podman: { type: "boolean" },
+  // Not in the usage text: only this repository's `npm test` uses it (Docker and Podman both), users never need it.
   "test-fixtures": { type: "boolean" },
 } as const satisfies ParseArgsOptionsConfig;
 const CLEANUP_OPTIONS = {

@@ -14,16 +14,19 @@ import type { ExecutionResult } from "../result.js";
 import type { RunOptions } from "../session/types.js";
 import { DEFAULT_MODEL_OUTPUT_CHARS, truncateForModel } from "./format.js";
 import { parseToolInput } from "./input.js";
+import { lineBuffer } from "./lines.js";
 import type { SessionProvider } from "./providers.js";
 
 export interface ToolCallOptions {
   /** Aborting stops the program inside the sandbox; the call then rejects with `SandboxAbortError`. */
   signal?: AbortSignal;
+  /** Called once per line of output ("\n" included); a last line without one comes when the run ends. */
   onStdout?: (text: string) => void;
+  /** As `onStdout`, for stderr (buffered apart from stdout). */
   onStderr?: (text: string) => void;
 }
 
-/** Output of a running call, one line (or partial line) at a time. */
+/** Output of a running call, one whole line at a time (the last one may lack its "\n"). */
 export interface ToolProgress {
   readonly stream: "stdout" | "stderr";
   readonly text: string;
@@ -37,18 +40,24 @@ export interface ToolProgress {
  */
 export async function executeTool(input: unknown, provider: SessionProvider, options: ToolCallOptions = {}): Promise<ExecutionResult> {
   const { code, language, libraries } = parseToolInput(input, provider.info.languages.map((l) => l.name));
+  const stdout = options.onStdout && lineBuffer(options.onStdout);
+  const stderr = options.onStderr && lineBuffer(options.onStderr);
   const runOptions: RunOptions & { clearPlots: boolean } = {
     libraries: libraries ?? [],
     // Plot-capturing sessions keep plots across runs; each tool call reports only its own.
     clearPlots: true,
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onStdout ? { onStdout: options.onStdout } : {}),
-    ...(options.onStderr ? { onStderr: options.onStderr } : {}),
+    ...(stdout ? { onStdout: stdout.push } : {}),
+    ...(stderr ? { onStderr: stderr.push } : {}),
   };
   try {
     return await provider.withSession(language, (session) => session.run(code, runOptions), options.signal ? { signal: options.signal } : {});
   } catch (error) {
     throw toolCallError(error);
+  } finally {
+    // A failed or stopped run's last words are progress too.
+    stdout?.flush();
+    stderr?.flush();
   }
 }
 

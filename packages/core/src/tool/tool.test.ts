@@ -160,10 +160,28 @@ describe("executeTool (pure logic around the session)", () => {
       return new ExecutionResult({ exitCode: 0, stdout: "ok\n" });
     });
     const signal = new AbortController().signal;
-    const onStdout = () => {};
-    const result = await executeTool({ code: "print('ok')", language: "python", libraries: ["rich"] }, provider, { signal, onStdout });
+    const result = await executeTool({ code: "print('ok')", language: "python", libraries: ["rich"] }, provider, { signal, onStdout: () => {} });
     expect(result.stdout).toBe("ok\n");
-    expect(seen).toEqual([["print('ok')", { libraries: ["rich"], clearPlots: true, signal, onStdout }]]);
+    expect(seen).toEqual([["print('ok')", { libraries: ["rich"], clearPlots: true, signal, onStdout: expect.any(Function) }]]);
+  });
+
+  it("calls back with whole lines, stdout and stderr buffered apart, the last line at the end of the run", async () => {
+    const provider = fakeProvider(async (_code, options) => {
+      const onStdout = options.onStdout as (t: string) => void;
+      const onStderr = options.onStderr as (t: string) => void;
+      onStdout("0");
+      onStderr("warn");
+      onStdout("\n1\n2");
+      onStderr("ing\n");
+      onStdout("\nend");
+      return new ExecutionResult({ exitCode: 0, stdout: "0\n1\n2\nend", stderr: "warning\n" });
+    });
+    const calls: string[] = [];
+    await executeTool({ code: "x", language: "python", libraries: null }, provider, {
+      onStdout: (text) => calls.push(`out:${text}`),
+      onStderr: (text) => calls.push(`err:${text}`),
+    });
+    expect(calls).toEqual(["out:0\n", "out:1\n", "err:warning\n", "out:2\n", "out:end"]);
   });
 
   it("maps failures to model-readable ToolCallErrors, keeping the cause; aborts and bugs pass through", async () => {
@@ -219,16 +237,19 @@ describe("executeTool (pure logic around the session)", () => {
     expect(step.value.stdout).toBe("1\n2\n");
   });
 
-  it("streamTool rethrows the call's failure after the output it got", async () => {
+  it("streamTool rethrows the call's failure after the output it got, a last partial line included", async () => {
     const provider = fakeProvider(async (_code, options) => {
-      (options.onStdout as (t: string) => void)("partial\n");
-      throw new SandboxTimeoutError("timed out", 1, { stdout: "partial\n", stderr: "" });
+      (options.onStdout as (t: string) => void)("partial\nstep 2 of");
+      throw new SandboxTimeoutError("timed out", 1, { stdout: "partial\nstep 2 of", stderr: "" });
     });
     const events: unknown[] = [];
     const failure = await (async () => {
       for await (const event of streamTool({ code: "x", language: "python", libraries: null }, provider)) events.push(event);
     })().catch((e: unknown) => e);
-    expect(events).toEqual([{ stream: "stdout", text: "partial\n" }]);
+    expect(events).toEqual([
+      { stream: "stdout", text: "partial\n" },
+      { stream: "stdout", text: "step 2 of" },
+    ]);
     expect(ToolCallError.isInstance(failure)).toBe(true);
   });
 });
