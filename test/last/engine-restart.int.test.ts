@@ -16,7 +16,7 @@ beforeAll(() => {
   daemon = dockerdServing(docker);
 });
 // The daemon answers when this file ends, whatever happened in it.
-afterAll(() => ensureDockerd(docker, daemon));
+afterAll(() => daemon && ensureDockerd(docker, daemon));
 
 const errorOf = (promise: Promise<unknown>) => promise.then(() => undefined, (error: unknown) => error as Error);
 
