@@ -43,6 +43,7 @@ export default defineConfig({
         test: {
           name: "integration",
           include: ["packages/*/src/**/*.int.test.ts", "test/**/*.int.test.ts"],
+          exclude: [...configDefaults.exclude, "test/last/**"],
           globalSetup: ["test/global-setup.ts", "test/package-indexes/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 300_000,
@@ -50,6 +51,21 @@ export default defineConfig({
           // After the unit tests when one `vitest run` runs both (and projects that differ in maxWorkers must be in
           // distinct groups).
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Tests that disturb the engine for everyone (a daemon restart): alone, after the integration tests. The
+          // root `test:integration` script runs it as a second invocation, once the first has ended.
+          name: "integration-last",
+          include: ["test/last/**/*.int.test.ts"],
+          globalSetup: ["test/global-setup.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          maxWorkers: 1,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

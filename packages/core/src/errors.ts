@@ -130,8 +130,8 @@ export class ImageBuildError extends SandboxError {
 
 export class NotOpenSessionError extends SandboxError {
   static override readonly errorName: string = "NotOpenSessionError";
-  constructor(detail = "Session is not open. Please call open() method before running code.") {
-    super(detail);
+  constructor(detail = "Session is not open. Please call open() method before running code.", options?: ErrorOptions) {
+    super(detail, options);
   }
 }
 

@@ -31,6 +31,18 @@ export interface BackendAdapter {
    * nothing for a container that runs another first process. Absent where the engine cannot signal it (Kubernetes).
    */
   freeProcessSlots?(id: string): Promise<void>;
+  /**
+   * Whether the container still runs (false: stopped or removed). Asked only when an operation broke off or its
+   * program was killed, to tell a container that went away from a program that failed.
+   */
+  running?(id: string): Promise<boolean>;
+  /**
+   * Follows the engine: calls `onStop` with the id of each container labelled `label` ("key=value") that stops.
+   * Resolves once following; `closed` resolves when that ends — the engine went away (stopped, restarting) or
+   * `signal` fired. Absent where the engine offers no event stream.
+   */
+  watchContainers?(label: string, onStop: (id: string) => void, signal: AbortSignal): Promise<{ readonly closed: Promise<void> }>;
+  /** Removes the container (gone already is fine); `EngineUnavailableError` when the engine cannot be reached. */
   remove(id: string): Promise<void>;
   /** Synchronous last-resort removal for process exit, when no event loop is left to await `remove`. */
   removeSync?(id: string): void;

@@ -11,14 +11,15 @@ import { countEntries } from "../internal/tar.js";
 import type { Logger } from "../internal/logger.js";
 import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, FREE_SLOTS_SIGNAL, KEEP_ALIVE_NAME, PROGRAM_NOT_FOUND, programNotFound } from "./backend.js";
 import { describeEndpoint } from "./engine-client.js";
+import { watchStops } from "./docker-events.js";
 import { FrameDemuxer } from "./docker-frames.js";
 import { ensureReaper } from "./reaper.js";
 
 /** The network used only while libraries install: containers on it cannot reach each other (ICC off). */
 export const INSTALL_NETWORK = "llm-sandbox-install";
 
-/** Connection errors: nothing answers where the engine should be. */
-const UNREACHABLE = new Set(["ENOENT", "ECONNREFUSED", "EACCES", "EHOSTUNREACH", "ETIMEDOUT"]);
+/** Connection errors: nothing answers where the engine should be (or it dropped the connection: it went away). */
+const UNREACHABLE = new Set(["ENOENT", "ECONNREFUSED", "ECONNRESET", "EACCES", "EHOSTUNREACH", "ETIMEDOUT"]);
 
 const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
 
@@ -56,8 +57,7 @@ export class DockerBackend implements BackendAdapter {
     // Started beside the first sandbox, not before it; it never fails a create (see ensureReaper).
     const reaper = ensureReaper(this.docker, spec.image);
     const container = await this.docker.createContainer(options).catch((error: unknown) => {
-      const failure = this.unreachable(error);
-      throw SandboxError.isInstance(failure) ? failure : new ContainerError(`Cannot create the container: ${(error as Error).message}`, { cause: error });
+      throw this.failure(error, "Cannot create the container");
     });
     try {
       // Disconnect before start: user code never runs with the install network attached.
@@ -71,6 +71,12 @@ export class DockerBackend implements BackendAdapter {
       await container.remove({ force: true }).catch(() => {});
       throw error;
     }
+  }
+
+  /** EngineUnavailableError when the engine cannot be reached, else ContainerError: "`what`: the engine's message". */
+  private failure(error: unknown, what: string): SandboxError {
+    const failure = this.unreachable(error);
+    return SandboxError.isInstance(failure) ? failure : new ContainerError(`${what}: ${(error as Error).message}`, { cause: error });
   }
 
   /** A failure to reach the engine at all becomes EngineUnavailableError saying how to get one; others stay. */
@@ -174,8 +180,7 @@ export class DockerBackend implements BackendAdapter {
       info = await container.inspect();
     } catch (error) {
       if (statusOf(error) === 404) throw new ContainerError(`Container ${id} not found`);
-      const failure = this.unreachable(error);
-      throw SandboxError.isInstance(failure) ? failure : new ContainerError(`Failed to connect to container ${id}: ${(error as Error).message}`, { cause: error });
+      throw this.failure(error, `Failed to connect to container ${id}`);
     }
     if (!info.State.Running) await container.start();
     return { id: info.Id, user: info.Config.User ?? "" };
@@ -266,7 +271,22 @@ export class DockerBackend implements BackendAdapter {
         cause: error,
       });
     }
-    return new ContainerError(`exec in container ${id} failed: ${(error as Error).message}`, { cause: error });
+    return this.failure(error, `exec in container ${id} failed`);
+  }
+
+  async running(id: string): Promise<boolean> {
+    try {
+      return (await this.docker.getContainer(id).inspect()).State.Running;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw this.unreachable(error);
+    }
+  }
+
+  watchContainers(label: string, onStop: (id: string) => void, signal: AbortSignal): Promise<{ readonly closed: Promise<void> }> {
+    return watchStops(this.docker, label, onStop, signal).catch((error: unknown) => {
+      throw this.unreachable(error);
+    });
   }
 
   async freeProcessSlots(id: string): Promise<void> {
@@ -339,7 +359,7 @@ export class DockerBackend implements BackendAdapter {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (error) {
       const status = statusOf(error);
-      if (status !== 404 && status !== 409) throw new ContainerError(`Cannot remove container ${id}: ${(error as Error).message}`, { cause: error });
+      if (status !== 404 && status !== 409) throw this.failure(error, `Cannot remove container ${id}`);
     }
   }
 

@@ -1,7 +1,8 @@
 import { readFile, stat } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
 import type { AttachedContainer, BackendAdapter, ContainerSpec, NetworkPolicy } from "../backends/backend.js";
 import type { EncodingErrors } from "../enums.js";
-import { ContainerError, LibraryInstallationError, LibraryInstallationNotSupportedError, ValidationError } from "../errors.js";
+import { ContainerError, EngineUnavailableError, LibraryInstallationError, LibraryInstallationNotSupportedError, ValidationError } from "../errors.js";
 import type { Logger } from "../internal/logger.js";
 import type { LanguageHandler, PackageIndexes, SandboxCommand, SandboxContext } from "../languages/handler.js";
 import type { ExecutionErrorInfo } from "../result.js";
@@ -31,6 +32,9 @@ export const CA_ENV = ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_
 
 /** Caps and decoding for the lifecycle's own steps (set-up, installs, diagnosis): their output is only read for errors. */
 const STEP_OUTPUT = { maxOutputBytes: 1024 * 1024, encodingErrors: "replace" as EncodingErrors };
+
+/** How long a container that cannot start a process is given to be reported stopped, before it counts as running. */
+const GONE_CHECK_MS = 3_000;
 
 interface ContainerInit {
   readonly backend: BackendAdapter;
@@ -68,6 +72,7 @@ export class SandboxContainer {
   #oomKills = 0;
   #untrackExit: (() => void) | undefined;
   #removed: Promise<void> | undefined;
+  #gone: ContainerError | undefined;
 
   private constructor(init: ContainerInit) {
     this.backend = init.backend;
@@ -99,10 +104,63 @@ export class SandboxContainer {
     return this.#baseline !== undefined;
   }
 
-  /** The one way processes start in the container: the container's user unless the request names one. */
-  exec(request: ContainerProcessRequest, options: { launcher?: boolean } = {}): Promise<ProcessOutput> {
+  /** Set once the container turned out to be stopped or removed from outside (see `confirmGone`). */
+  get gone(): ContainerError | undefined {
+    return this.#gone;
+  }
+
+  /**
+   * The one way processes start in the container: the container's user unless the request names one. An operation
+   * that broke off, or whose program was SIGKILLed (as a stopping container's processes are), throws the
+   * `ContainerError` of `confirmGone` when the container went away.
+   */
+  async exec(request: ContainerProcessRequest, options: { launcher?: boolean } = {}): Promise<ProcessOutput> {
     const process: ProcessRequest = { ...(this.user ? { user: this.user } : {}), ...request };
-    return runProcess(this.backend, this.id, process, options.launcher ? this.launcher : undefined);
+    let result: ProcessOutput;
+    try {
+      result = await runProcess(this.backend, this.id, process, options.launcher ? this.launcher : undefined);
+    } catch (error) {
+      throw (ContainerError.isInstance(error) && (await this.confirmGone(error))) || error;
+    }
+    const gone = result.output.exitCode === KILLED_EXIT_CODE && (await this.confirmGone());
+    if (gone) throw gone;
+    return result;
+  }
+
+  /**
+   * Whether the container went away behind our back (`docker rm -f`, `docker kill`, an engine restart): from then on
+   * `gone` holds the `ContainerError` saying so. Undefined while it runs, or when the engine cannot tell;
+   * `EngineUnavailableError` when the engine cannot be reached. Asked only after a failure or a SIGKILL, so a normal
+   * operation costs no extra round trip.
+   */
+  async confirmGone(cause?: unknown): Promise<ContainerError | undefined> {
+    if (this.#gone || !this.backend.running) return this.#gone;
+    // A process that starts proves the container runs. One that cannot may mean it is stopping: the engine reports
+    // its processes' exits a moment before its own, so it is asked again until it says (bounded).
+    if (await this.#canStart()) return undefined;
+    for (const deadline = Date.now() + GONE_CHECK_MS; Date.now() < deadline; await delay(100)) {
+      const running = await this.backend.running(this.id).catch((error: unknown) => {
+        if (EngineUnavailableError.isInstance(error)) throw error;
+        return undefined;
+      });
+      if (running !== false) continue;
+      this.#gone = new ContainerError(
+        `The sandbox's container ${this.id.slice(0, 12)} is gone: it was stopped or removed from outside (docker rm -f or kill, an engine restart)`,
+        ...(cause === undefined ? [] : [{ cause }]),
+      );
+      break;
+    }
+    return this.#gone;
+  }
+
+  /** Whether a process starts (and exits 0) in the container. */
+  async #canStart(): Promise<boolean> {
+    try {
+      return (await this.backend.exec(this.id, { argv: ["true"], ...(this.user ? { user: this.user } : {}) })).exitCode === 0;
+    } catch (error) {
+      if (EngineUnavailableError.isInstance(error)) throw error;
+      return false;
+    }
   }
 
   /**
@@ -175,10 +233,10 @@ export class SandboxContainer {
     }
   }
 
-  /** Removes the container if it was created here, committing it first when asked. Idempotent. */
+  /** Removes the container if it was created here, committing it first when asked. Idempotent; a failed removal (the engine away) may be tried again. */
   remove(options: { commitAs?: string } = {}): Promise<void> {
     if (!this.created) return Promise.resolve();
-    return (this.#removed ??= (async () => {
+    const removed = (this.#removed ??= (async () => {
       try {
         if (options.commitAs && this.backend.commit) this.committedImage = await this.backend.commit(this.id, options.commitAs);
       } finally {
@@ -186,6 +244,8 @@ export class SandboxContainer {
         this.#untrackExit?.();
       }
     })());
+    removed.catch(() => this.#removed === removed && (this.#removed = undefined));
+    return removed;
   }
 
   async #installCaCertificates(settings: PrepareSettings, detach: AbortSignal | undefined): Promise<void> {

@@ -1,6 +1,6 @@
 import type { SandboxContainer } from "../container/sandbox-container.js";
 import type { EncodingErrors } from "../enums.js";
-import { KernelDiedError, type NotOpenSessionError, type PartialOutput, SandboxAbortError, SandboxTimeoutError } from "../errors.js";
+import { type ContainerError, KernelDiedError, type NotOpenSessionError, type PartialOutput, SandboxAbortError, SandboxTimeoutError } from "../errors.js";
 import { newId } from "../internal/ids.js";
 import type { Logger } from "../internal/logger.js";
 import { startTimer } from "../internal/timers.js";
@@ -171,8 +171,13 @@ export class KernelExecutor implements Executor {
     });
   }
 
-  /** The kernel's death as an error, with the session's out-of-memory diagnosis when it was killed. */
-  async #died(container: SandboxContainer, exit: KernelExit, what: string, partialOutput?: PartialOutput): Promise<KernelDiedError> {
+  /**
+   * The kernel's death as an error, with the session's out-of-memory diagnosis when it was killed; the container's
+   * `ContainerError` when the kernel died with it (removed or stopped from outside).
+   */
+  async #died(container: SandboxContainer, exit: KernelExit, what: string, partialOutput?: PartialOutput): Promise<KernelDiedError | ContainerError> {
+    const gone = await container.confirmGone();
+    if (gone) return gone;
     const { memory, limits, closing } = this.#session;
     const outOfMemory = await container.outOfMemory(exit.exitCode, limits.memoryBytes, closing);
     const cause = outOfMemory

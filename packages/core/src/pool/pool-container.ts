@@ -4,6 +4,7 @@ import type { ContainerLease } from "../container/source.js";
 import { ContainerError } from "../errors.js";
 import { newId } from "../internal/ids.js";
 import type { ProcessOutput, ProcessRequest } from "../container/process.js";
+import type { ResolvedPoolConfig } from "./config.js";
 import type { Baseline, PoolPlan } from "./pool-plan.js";
 import { KILL_SCRIPT, killStepUser, RESTORE_SCRIPT, SNAPSHOT_SCRIPT } from "./reset.js";
 import { startWarmRunner } from "./warm.js";
@@ -33,6 +34,8 @@ export class PooledContainer {
   /** Used once and replaced: no reset could kill its processes untraceably (see `build`). */
   singleUse = false;
   lease: ContainerLease | undefined;
+  /** Held back while the engine is away (idle, or its removal failed); the pool carries on when it is back. */
+  awaitingEngine = false;
   readonly stop = new AbortController();
   readonly #plan: PoolPlan;
 
@@ -41,6 +44,24 @@ export class PooledContainer {
     readonly temporary: boolean,
   ) {
     this.#plan = plan;
+  }
+
+  /** Due for replacement: too old, used up, its warm interpreter ended, single use, or the container is gone. */
+  expired(config: ResolvedPoolConfig): boolean {
+    const { maxContainerLifetime, maxContainerUses } = config;
+    return (
+      (maxContainerLifetime !== null && Date.now() - this.createdAt >= maxContainerLifetime * 1000) ||
+      (maxContainerUses != null && this.uses >= maxContainerUses) ||
+      (this.warm !== undefined && !this.warm.alive) ||
+      (this.singleUse && this.uses > 0) ||
+      this.container?.gone !== undefined
+    );
+  }
+
+  /** An idle container while the engine is away: not lent until the engine is back and a probe says it runs. */
+  holdForEngine(): void {
+    this.state = "checking";
+    this.awaitingEngine = true;
   }
 
   /** Creates and prepares the container, takes the baseline (first container) and starts its warm interpreter. */

@@ -1,17 +1,18 @@
 import type { BackendAdapter } from "../backends/backend.js";
 import { onProcessExit } from "../container/exit-cleanup.js";
 import type { ContainerLease, ContainerSource } from "../container/source.js";
-import { PoolClosedError, PoolExhaustedError, SandboxAbortError } from "../errors.js";
+import { EngineUnavailableError, PoolClosedError, PoolExhaustedError, SandboxAbortError } from "../errors.js";
 import { deferred } from "../internal/async.js";
 import { newId } from "../internal/ids.js";
+import { LABELS } from "../internal/labels.js";
 import { type Logger, silentLogger, stderrLogger } from "../internal/logger.js";
 import { createBackend } from "../session/backend-factory.js";
 import type { ParsedSessionOptions, SessionOptions } from "../session/options.js";
 import { ExhaustionStrategy, type ResolvedPoolConfig } from "./config.js";
+import { followEngine } from "./engine-watch.js";
 import { PooledContainer, type PooledContainerState } from "./pool-container.js";
 import { PoolPlan } from "./pool-plan.js";
 import { type PoolManagerOptions, type PoolStats, parsePoolOptions } from "./pool-options.js";
-
 
 interface Waiter {
   readonly resolve: (lease: ContainerLease) => void;
@@ -69,6 +70,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     // Ctrl-C or the end of the program closes the pool (so nothing tops it up meanwhile); on a hard exit each
     // container removes itself (the container lifecycle registers it).
     this.#untrackExit = onProcessExit({ dispose: () => this.close(), disposeSync: () => {} });
+    this.#track(followEngine(this.#backend, `${LABELS.pool}=${this.id}`, this.#follower, this.#logger, this.#closeSignal.signal));
     this.#dispatch();
   }
 
@@ -152,6 +154,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
       clearInterval(this.#health);
       for (const waiter of [...this.#waiters]) waiter.reject(new PoolClosedError());
       for (const container of this.#containers) if (container.state !== "creating") this.#remove(container);
+      this.#resume();
       while (this.#tasks.size) await Promise.allSettled([...this.#tasks]);
       await this.#plan.removeBuiltImage();
       this.#untrackExit();
@@ -178,20 +181,10 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
   #takeIdle(): PooledContainer | undefined {
     const idle = [...this.#containers].filter((c) => c.state === "idle").sort((a, b) => b.idleSince - a.idleSince);
     for (const container of idle) {
-      if (this.#expired(container)) this.#remove(container);
+      if (container.expired(this.config)) this.#remove(container);
       else return container;
     }
     return undefined;
-  }
-
-  #expired(container: PooledContainer): boolean {
-    const { maxContainerLifetime, maxContainerUses } = this.config;
-    return (
-      (maxContainerLifetime !== null && Date.now() - container.createdAt >= maxContainerLifetime * 1000) ||
-      (maxContainerUses != null && container.uses >= maxContainerUses) ||
-      (container.warm !== undefined && !container.warm.alive) ||
-      (container.singleUse === true && container.uses > 0)
-    );
   }
 
   #lend(container: PooledContainer): ContainerLease {
@@ -208,7 +201,7 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
   #release(container: PooledContainer, lease: ContainerLease): void {
     if (container.lease !== lease || container.state !== "busy") return;
     container.lease = undefined;
-    if (this.#closeSignal.signal.aborted || container.temporary || this.#expired(container)) return this.#remove(container);
+    if (this.#closeSignal.signal.aborted || container.temporary || container.expired(this.config)) return this.#remove(container);
     container.state = "resetting";
     this.#notify();
     this.#task(async () => {
@@ -331,15 +324,51 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     if (container.state === "removing") return;
     container.state = "removing";
     this.#notify();
+    this.#removal(container);
+  }
+
+  /** A removal that finds the engine away keeps the container listed, to be removed when it is back (or on close). */
+  #removal(container: PooledContainer): void {
+    container.awaitingEngine = false;
     this.#task(async () => {
       try {
         await container.remove();
-      } finally {
         this.#containers.delete(container);
+      } catch (error) {
+        container.awaitingEngine = EngineUnavailableError.isInstance(error);
+        if (!container.awaitingEngine) this.#containers.delete(container);
+        throw error;
+      } finally {
         this.#dispatch();
       }
     });
   }
+
+  /** Carries on with the containers held back while the engine was away: removals, and probes of idle ones. */
+  #resume(): void {
+    for (const container of this.#containers) {
+      if (container.awaitingEngine && container.state === "removing") this.#removal(container);
+      else if (container.awaitingEngine) this.#probe(container);
+    }
+  }
+
+  /**
+   * Where the backend can follow the engine: an idle container that stops is replaced at once; while the engine is
+   * away (a restart stops every container) no idle one is lent, and when it is back they are probed.
+   */
+  readonly #follower = {
+    stopped: (id: string) => {
+      const stopped = [...this.#containers].find((c) => c.container?.id === id);
+      if (stopped?.state === "idle") this.#remove(stopped);
+    },
+    lost: () => {
+      for (const container of this.#containers) if (container.state === "idle") container.holdForEngine();
+    },
+    back: () => {
+      this.#resume();
+      this.#checkHealth();
+    },
+  };
 
   #onWarmEnded(container: PooledContainer): void {
     if (container.state === "idle") {
@@ -354,24 +383,29 @@ export class PoolManager implements ContainerSource, AsyncDisposable {
     const idle = [...this.#containers].filter((c) => c.state === "idle").sort((a, b) => a.idleSince - b.idleSince);
     let surplus = this.#size() - this.config.minPoolSize;
     for (const container of idle) {
-      if (this.#expired(container)) {
+      if (container.expired(this.config)) {
         this.#remove(container);
       } else if (idleTimeout !== null && surplus > 0 && Date.now() - container.idleSince >= idleTimeout * 1000) {
         surplus--;
         this.#remove(container);
       } else {
-        container.state = "checking";
-        this.#task(async () => {
-          const healthy = await container.probe();
-          if (container.state !== "checking") return;
-          if (!healthy) return this.#remove(container);
-          container.state = "idle";
-          this.#dispatch();
-        });
+        this.#probe(container);
       }
     }
     this.#retryAt = 0;
     this.#dispatch();
+  }
+
+  #probe(container: PooledContainer): void {
+    container.state = "checking";
+    container.awaitingEngine = false;
+    this.#task(async () => {
+      const healthy = await container.probe();
+      if (container.state !== "checking") return;
+      if (!healthy) return this.#remove(container);
+      container.state = "idle";
+      this.#dispatch();
+    });
   }
 }
 

@@ -54,6 +54,8 @@ export class SandboxSession implements AsyncDisposable {
   #committed: string | undefined;
   #expiry: NodeJS.Timeout | undefined;
   #expired = false;
+  /** Why the session closed itself: its container went away from outside. */
+  #lost: SandboxContainer["gone"];
   #lease: ContainerLease | undefined;
   #executor: Executor | undefined;
 
@@ -289,7 +291,17 @@ export class SandboxSession implements AsyncDisposable {
 
   /** Serialises operations: one at a time, in call order; each re-checks that the session is still open. */
   protected exclusive<T>(operation: (container: SandboxContainer) => Promise<T>): Promise<T> {
-    const result = this.#queue.then(() => operation(this.requireOpen()));
+    const result = this.#queue.then(() => {
+      const container = this.requireOpen();
+      return operation(container).catch((error: unknown) => {
+        // The container was removed or stopped from outside: nothing can run there again.
+        if (container.gone && !this.#lost) {
+          this.#lost = container.gone;
+          void this.close().catch((cause: unknown) => this.logger.warn(`removing the lost container failed: ${cause}`));
+        }
+        throw error;
+      });
+    });
     this.#queue = result.catch(() => {});
     return result;
   }
@@ -369,6 +381,7 @@ export class SandboxSession implements AsyncDisposable {
   private requireOpen(): SandboxContainer {
     if (this.#state === "open" && this.#container) return this.#container;
     if (this.#expired) throw new NotOpenSessionError(this.expiredMessage());
+    if (this.#lost) throw new NotOpenSessionError(`The session is closed: ${this.#lost.message}`, { cause: this.#lost });
     throw new NotOpenSessionError();
   }
 
