@@ -107,7 +107,7 @@ const error: SoakKind = {
  * 1 MiB on stdout, led by the run's number: all of it with the default cap (10 MiB); with a 256 KiB cap, exactly
  * the first 256 KiB and `stdoutTruncated` (README, Options: `maxOutputBytes`).
  */
-const output: SoakKind = {
+export const OUTPUT: SoakKind = {
   name: "1 MiB output",
   weight: 3,
   cycle: (pool, index, nth) => {
@@ -142,7 +142,7 @@ const timeout: SoakKind = {
     ),
 };
 
-export const KINDS: readonly SoakKind[] = [print, plot, error, output, timeout];
+export const KINDS: readonly SoakKind[] = [print, plot, error, OUTPUT, timeout];
 
 /** The kinds interleaved by weight in a fixed pattern (20 runs long), so every stretch of runs mixes them. */
 const PATTERN: ReadonlyArray<{ kind: SoakKind; nth: number }> = (() => {

@@ -8,6 +8,8 @@ import { docker } from "./floor.ts";
 export interface HostSample {
   readonly rssMb: number;
   readonly heapUsedMb: number;
+  /** V8's heap as reserved from the system (young generation included: it grows under churn, up to a maximum). */
+  readonly heapTotalMb: number;
   /** Memory outside the JavaScript heap held by its objects (Buffers, ArrayBuffers): `process.memoryUsage().external`. */
   readonly externalMb: number;
   /** Open file descriptors: the entries of /proc/self/fd (the listing's own one included, every time alike). */
@@ -29,8 +31,8 @@ export async function sampleHost(): Promise<HostSample> {
     await sleep(200);
     globalThis.gc!();
   }
-  const { rss, heapUsed, external } = process.memoryUsage();
-  return { rssMb: mb(rss), heapUsedMb: mb(heapUsed), externalMb: mb(external), fds: readdirSync("/proc/self/fd").length };
+  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+  return { rssMb: mb(rss), heapUsedMb: mb(heapUsed), heapTotalMb: mb(heapTotal), externalMb: mb(external), fds: readdirSync("/proc/self/fd").length };
 }
 
 /** Ids and names of the containers this process owns (its pid and host in the labels), running or not. */

@@ -81,6 +81,7 @@ export function report(result: SoakResult): string[] {
       "plain sessions": n(sessions),
       "RSS MB": host.rssMb,
       "heap used MB": host.heapUsedMb,
+      "heap total MB": host.heapTotalMb,
       "external MB": host.externalMb,
       "open fds": n(host.fds),
       "pool containers": execs ? n(execs.containers) : "closed",
@@ -103,7 +104,7 @@ export function report(result: SoakResult): string[] {
     { check: "RSS growth, end - start", measured: `${signed(rssGrowth)} MB`, limit: `<= ${MAX_RSS_GROWTH_MB} MB`, ok: rssGrowth <= MAX_RSS_GROWTH_MB },
     { check: "open fds growth, end - start", measured: signed(fdGrowth, 0), limit: `<= ${MAX_FD_GROWTH}`, ok: fdGrowth <= MAX_FD_GROWTH },
     {
-      check: "pool execs at start/mid/end: only the warm helpers",
+      check: "pool execs at each checkpoint: warm helpers only",
       measured: `${strayExecs} other execs`,
       limit: "0",
       ok: strayExecs === 0,
