@@ -2,7 +2,7 @@
 // >= 30 runs/s for print(1), a warm plot run <= 140 ms, prewarming 4 containers <= 3 s).
 import { ArtifactSandboxSession, createPoolManager, createSession, type PoolManager, type SandboxSession } from "@llm-sandbox/core";
 import { docker, IMAGE, Labels, rawExec, withFloorContainer } from "./floor.ts";
-import { ms, printTable, samples, time } from "./stats.ts";
+import { ms, printTable, samples, throughput, time } from "./stats.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 /** Operations per throughput measurement (shared by the workers). */
@@ -20,19 +20,6 @@ const ORIGINAL = {
   throughput: "6.7 runs/s (1 worker), 12.2 runs/s (4)",
   prewarm: "44.7 s",
 };
-
-/** `count` operations spread over `workers` concurrent loops; operations per second of wall time. */
-async function throughput(workers: number, count: number, operation: (worker: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const elapsed = await time(() =>
-    Promise.all(
-      Array.from({ length: workers }, async (_, worker) => {
-        while (next++ < count) await operation(worker);
-      }),
-    ),
-  );
-  return count / (elapsed / 1000);
-}
 
 async function prewarm(warm: boolean): Promise<number> {
   const started = performance.now();

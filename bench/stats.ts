@@ -11,6 +11,22 @@ export async function samples(count: number, fn: () => Promise<unknown>): Promis
   return out;
 }
 
+/**
+ * `count` operations spread over `workers` concurrent loops (each takes the next index until none is left);
+ * operations per second of wall time.
+ */
+export async function throughput(workers: number, count: number, operation: (worker: number, index: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const elapsed = await time(() =>
+    Promise.all(
+      Array.from({ length: workers }, async (_, worker) => {
+        for (let index = next++; index < count; index = next++) await operation(worker, index);
+      }),
+    ),
+  );
+  return count / (elapsed / 1000);
+}
+
 export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -30,3 +46,5 @@ export function printTable(title: string, rows: readonly Row[]): void {
 }
 
 export const ms = (values: readonly number[]) => ({ p50: percentile(values, 50), p95: percentile(values, 95) });
+/** The median and the tail a soak cares about. */
+export const tail = (values: readonly number[]) => ({ p50: percentile(values, 50), p99: percentile(values, 99) });
