@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type Docker from "dockerode";
+import { createSession } from "@llm-sandbox/core";
 import { engineClient, podmanClient } from "@llm-sandbox/core/backends";
 import { describe, expect, it } from "vitest";
 import { LABELS } from "../internal/labels.js";
@@ -85,6 +86,35 @@ describe.each([
       await docker.getVolume(made.volume).remove();
     }
     expect(await owned(docker, made)).toEqual(nothing);
+  });
+});
+
+describe("the reaper of this process (Docker)", () => {
+  const docker = engineClient();
+  const holders = async (reaper: string) => {
+    const top = (await docker.getContainer(reaper).top({ ps_args: "-o pid,args" })) as { Processes: string[][] };
+    return top.Processes.filter((row) => row.at(-1)?.endsWith(" llm-sandbox-reaper-hold"));
+  };
+
+  it("is one per process, and a reaper that lost its holding connection is held again, not duplicated", async () => {
+    const first = await createSession({ lang: "bash" }).open();
+    try {
+      const owner = (await docker.getContainer(first.containerId!).inspect()).Config.Labels[LABELS.owner]!;
+      const [reaper] = await reaperOf(docker, owner);
+      expect(reaper).toBeDefined();
+      // The engine answers the exec's start a moment before its process shows.
+      const [holder] = await within(5_000, () => holders(reaper!.Id), (now) => now.length === 1);
+      expect(holder).toBeDefined();
+      // The connection drops (as a flaky link would) while the reaper lives on in its grace period.
+      await docker.getContainer(reaper!.Id).exec({ Cmd: ["kill", holder![0]!], User: "0" }).then((exec) => exec.start({}));
+      await within(5_000, () => holders(reaper!.Id), (now) => now.length === 0);
+      const second = await createSession({ lang: "bash" }).open();
+      await second.close();
+      expect((await reaperOf(docker, owner)).map((c) => c.Id)).toEqual([reaper!.Id]);
+      expect(await within(5_000, () => holders(reaper!.Id), (now) => now.length === 1)).toHaveLength(1);
+    } finally {
+      await first.close();
+    }
   });
 });
 

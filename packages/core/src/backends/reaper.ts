@@ -52,8 +52,9 @@ async function startReaper(docker: Docker, fallbackImage: string, onLost: () => 
   const owner = ownerId();
   const image = (await docker.getImage(REAPER_IMAGE).inspect().then(() => true, () => false)) ? REAPER_IMAGE : fallbackImage;
   const filter = encodeURIComponent(JSON.stringify({ label: [`${LABELS.owner}=${owner}`] }));
+  const name = `llm-sandbox-reaper-${owner}`;
   const container = await docker.createContainer({
-    name: `llm-sandbox-reaper-${owner}`,
+    name,
     Image: image,
     Entrypoint: ["perl", "-e", REAPER_PROGRAM],
     Cmd: [],
@@ -82,7 +83,12 @@ async function startReaper(docker: Docker, fallbackImage: string, onLost: () => 
       Memory: 64 * 1024 * 1024,
       PidsLimit: 32,
     },
+  }).catch((error: unknown) => {
+    // Ours is still there (only the connection that held it was lost): hold it again.
+    if ((error as { statusCode?: number }).statusCode === 409) return undefined;
+    throw error;
   });
+  if (!container) return hold(docker.getContainer(name), onLost);
   try {
     await container.start();
     await hold(container, onLost);
