@@ -14,10 +14,11 @@ const WORKERS = 4;
 const BATCH = 10;
 /**
  * Before the start checkpoint: mixed runs, then runs of the kind that churns the most memory (1 MiB outputs), so the
- * process reaches its working size first. Measured here (bench of one kind, heap and external memory flat): V8's
- * young generation grows from 1 to its 32 MB maximum within about 40 such runs, and the C allocator's retained
- * memory for another ~20 MB over the next couple of hundred, then stays; without this warm-up that working size,
- * not a leak, would count as growth. The checkpoint "before warm-up" shows it.
+ * process gets near its working size first. Measured here with only 1 MiB runs (heap used and external memory
+ * flat throughout): V8's young generation grows from 1 to its 32 MB maximum within about 40 runs, and the memory the
+ * C allocator keeps by about 8, 5, 3, 1.4, then 0.2 MB per further 100 runs; that working size, not a leak, would
+ * otherwise count as growth. The first half of the soak still takes some of it, the second half adds about 1 MB
+ * (the checkpoints "before warm-up", "mid" and "end" show it).
  */
 const WARMUP_MIXED = 100;
 const WARMUP_OUTPUTS = 100;
