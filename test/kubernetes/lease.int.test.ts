@@ -18,7 +18,7 @@ const leaseOf = async (pod: string) => (await api.readPod(pod))?.metadata.annota
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("kubernetes: pods of an owner that died", () => {
-  it("carry a deadline past the session's lifetime and a lease the owner renews; cleanup deletes them once the lease ran out, not before", async () => {
+  it("carry a deadline past the session's lifetime and a lease the owner renews; cleanup deletes them once the lease ran out (the owner hangs), not before", async () => {
     const options = { backend: "kubernetes", kubeConfig: fixture.kubeconfig, ownerLeaseSeconds: 6, sessionTimeout: 600 };
     const child = spawn(process.execPath, [openSession, "wait"], {
       stdio: ["ignore", "pipe", "inherit"],
@@ -37,16 +37,20 @@ describe("kubernetes: pods of an owner that died", () => {
       expect(Date.parse((await leaseOf(pod))!)).toBeGreaterThan(Date.parse(first!));
       const held = await cleanupPods({ kubeConfig: fixture.kubeconfig });
       expect(held.kept.find((k) => k.id === pod.slice(0, 12))?.reason).toMatch(/^owner lease held until /);
+      // The owner hangs: its pid still runs (which is all a pid can tell, and nothing from another host), but it
+      // renews nothing.
+      child.kill("SIGSTOP");
+      await sleep(500); // a renewal it had already sent lands
+      const lastLease = Date.parse((await leaseOf(pod))!);
+      await sleep(Math.max(0, lastLease - Date.now()) + 200);
+      const report = await cleanupPods({ kubeConfig: fixture.kubeconfig });
+      expect(report.removed.find((r) => r.id === pod.slice(0, 12))?.reason).toMatch(/^owner lease expired at /);
+      for (let i = 0; i < 50 && (await api.readPod(pod)); i++) await sleep(100);
+      expect(await api.readPod(pod)).toBeUndefined();
     } finally {
       child.kill("SIGKILL");
       await exited;
     }
-    const lastLease = Date.parse((await leaseOf(pod))!);
-    await sleep(Math.max(0, lastLease - Date.now()) + 200);
-    const report = await cleanupPods({ kubeConfig: fixture.kubeconfig });
-    expect(report.removed.find((r) => r.id === pod.slice(0, 12))?.reason).toMatch(/^owner lease expired at /);
-    for (let i = 0; i < 50 && (await api.readPod(pod)); i++) await sleep(100);
-    expect(await api.readPod(pod)).toBeUndefined();
   });
 
   it("a pod past its deadline is stopped by the kubelet; the session's next run is a ContainerError", async () => {

@@ -71,9 +71,9 @@ export async function cleanupResources(docker: Docker, options: CleanupOptions =
 }
 
 /**
- * Deletes the pods labelled `org.llm-sandbox.managed=true` in the namespace whose owner's lease ran out (from any
- * host), or without a lease whose owner process on this host is gone (all of them with `all`): pods of sessions
- * whose process was killed before it could delete them.
+ * Deletes the pods labelled `org.llm-sandbox.managed=true` in the namespace whose owner process on this host is
+ * gone, or whose owner's lease ran out (judged from any host), or all of them with `all`: pods of sessions whose
+ * process was killed, or hangs, before it could delete them.
  */
 export async function cleanupPods(options: CleanupOptions & KubeConnectOptions = {}): Promise<CleanupReport> {
   const target = await connectKube(options);
@@ -89,7 +89,11 @@ export async function cleanupPods(options: CleanupOptions & KubeConnectOptions =
   for (const pod of pods.items ?? []) {
     const name = pod.metadata?.name;
     if (!name) continue;
-    const verdict = leaseVerdict(pod.metadata?.annotations) ?? ownerGone(pod.metadata?.labels ?? {}, host);
+    // Either tells a pod is leaked: its owner on this host is gone, or (wherever and whatever the owner is, even a
+    // process that hangs or whose pid was reused) its lease ran out. Kept, it says the lease when it has one.
+    const lease = leaseVerdict(pod.metadata?.annotations);
+    const owner = ownerGone(pod.metadata?.labels ?? {}, host);
+    const verdict = owner.gone || !lease ? owner : lease;
     await sweep("pod", name, `${target.namespace}/${name}`, verdict, () =>
       kubeRequest(target.config, { method: "DELETE", path: podPath(target.namespace, name), query: { gracePeriodSeconds: 0 }, idempotent: true }),
     );
