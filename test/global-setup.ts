@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
 import type { TestProject } from "vitest/node";
-import { REAPER_GRACE_SECONDS } from "../packages/core/src/backends/reaper.js";
+import { REAPER_STARTUP_SECONDS } from "../packages/core/src/backends/reaper.js";
 import { engineClient, podmanClient } from "../packages/core/src/backends/engine-client.js";
 import { LABELS } from "../packages/core/src/internal/labels.js";
 import { leakedContainers, reapersOfGoneOwners } from "./helpers/leaks.js";
@@ -46,9 +46,12 @@ export default async function setup(project: TestProject) {
   };
 }
 
-/** Waits out the reapers' grace period and sweep; returns those still there after it (each a defect). */
+/**
+ * Waits out the reapers' wait (for a holder that never came: an owner killed while it started, at most
+ * REAPER_STARTUP_SECONDS) and sweep; returns those still there after it (each a defect).
+ */
 async function reapersGone(engine: Docker): Promise<Docker.ContainerInfo[]> {
-  const deadline = Date.now() + (REAPER_GRACE_SECONDS + 30) * 1000;
+  const deadline = Date.now() + (REAPER_STARTUP_SECONDS + 30) * 1000;
   let left = await reapersOfGoneOwners(engine);
   while (left.length && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -13,7 +13,7 @@ import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type E
 import { describeEndpoint } from "./engine-client.js";
 import { watchStops } from "./docker-events.js";
 import { FrameDemuxer } from "./docker-frames.js";
-import { ensureReaper } from "./reaper.js";
+import { ensureReaper, reaperOwner } from "./reaper.js";
 
 /** The network used only while libraries install: containers on it cannot reach each other (ICC off). */
 export const INSTALL_NETWORK = "llm-sandbox-install";
@@ -107,7 +107,8 @@ export class DockerBackend implements BackendAdapter {
       User: spec.user,
       WorkingDir: spec.workdir,
       Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-      Labels: { ...spec.labels },
+      // Whose reaper removes it, should this process end without doing so (reaper.ts).
+      Labels: { ...spec.labels, [LABELS.owner]: reaperOwner(this.docker) },
       HostConfig: {
         // Our first process reaps orphans itself and frees the process slots on a signal (freeProcessSlots); the
         // engine's init would take its place as PID 1. (Podman's needs catatonit on the host, too.)

@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtemp, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type Docker from "dockerode";
 import { createSession } from "@llm-sandbox/core";
@@ -114,6 +117,27 @@ describe("the reaper of this process (Docker)", () => {
       expect(await within(5_000, () => holders(reaper!.Id), (now) => now.length === 1)).toHaveLength(1);
     } finally {
       await first.close();
+    }
+  });
+});
+
+describe("reapers and endpoints (Docker)", () => {
+  it("what a process makes through a second endpoint to the same engine has its own reaper, which never sweeps the first's", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "reaper-endpoint-"));
+    const second = join(directory, "engine.sock");
+    await symlink("/var/run/docker.sock", second);
+    const docker = engineClient();
+    const viaDefault = await createSession({ lang: "bash" }).open();
+    const viaSecond = await createSession({ lang: "bash", client: engineClient(`unix://${second}`) }).open();
+    try {
+      const ownerOf = async (id: string) => (await docker.getContainer(id).inspect()).Config.Labels[LABELS.owner]!;
+      const [first, other] = [await ownerOf(viaDefault.containerId!), await ownerOf(viaSecond.containerId!)];
+      expect(first).not.toBe(other);
+      expect(await reaperOf(docker, first)).toHaveLength(1);
+      expect(await reaperOf(docker, other)).toHaveLength(1);
+    } finally {
+      await Promise.all([viaDefault.close(), viaSecond.close()]);
+      await rm(directory, { recursive: true, force: true });
     }
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -9,7 +10,7 @@ import { REAPER_PROGRAM } from "./reaper-program.js";
 /** Seconds the reaper waits after the library's connection dropped before it removes the owner's resources. */
 export const REAPER_GRACE_SECONDS = 10;
 /** Seconds the reaper waits for the library's first connection (the library died while starting it). */
-const REAPER_STARTUP_SECONDS = 60;
+export const REAPER_STARTUP_SECONDS = 60;
 /** The last argument of a holder process (see reaper-program.ts). */
 const HOLD_MARKER = "llm-sandbox-reaper-hold";
 /** The image the reaper prefers: ours, with Perl; else the image of the sandbox that asked for it. */
@@ -23,6 +24,15 @@ export const reaperEnabled = (env: NodeJS.ProcessEnv = process.env): boolean => 
 /** One reaper per engine endpoint for the whole process (shared across copies of this module, as the owner id is). */
 const REAPERS = Symbol.for("org.llm-sandbox.reapers");
 const reapers: Map<string, Promise<void>> = ((globalThis as { [REAPERS]?: Map<string, Promise<void>> })[REAPERS] ??= new Map());
+
+/**
+ * The owner label of what this process creates through `docker`'s endpoint: the process's owner id and the endpoint.
+ * A reaper removes only what was made through the endpoint it is held over, so one whose endpoint went away (a
+ * proxy, a second socket to the same engine) never touches what the process still reaches another way.
+ */
+export function reaperOwner(docker: Docker): string {
+  return `${ownerId()}-${createHash("sha256").update(describeEndpoint(docker)).digest("hex").slice(0, 8)}`;
+}
 
 /**
  * Makes sure a reaper watches this process on the engine: a small labelled container that removes everything
@@ -49,7 +59,8 @@ export function ensureReaper(docker: Docker, fallbackImage: string): Promise<voi
 }
 
 async function startReaper(docker: Docker, fallbackImage: string, onLost: () => void): Promise<void> {
-  const owner = ownerId();
+  const owner = reaperOwner(docker);
+  await removeUnstartedReapers(docker);
   const image = (await docker.getImage(REAPER_IMAGE).inspect().then(() => true, () => false)) ? REAPER_IMAGE : fallbackImage;
   const filter = encodeURIComponent(JSON.stringify({ label: [`${LABELS.owner}=${owner}`] }));
   const name = `llm-sandbox-reaper-${owner}`;
@@ -96,6 +107,16 @@ async function startReaper(docker: Docker, fallbackImage: string, onLost: () => 
     await container.remove({ force: true }).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Removes reapers that were created and never started: their owner died in between (a live one starts its reaper at
+ * once), and a container that never ran is not removed by the engine (AutoRemove) nor by any reaper.
+ */
+async function removeUnstartedReapers(docker: Docker): Promise<void> {
+  const stale = Date.now() / 1000 - REAPER_STARTUP_SECONDS;
+  const unstarted = await docker.listContainers({ all: true, filters: { label: [LABELS.reaper], status: ["created"] } });
+  await Promise.all(unstarted.filter((c) => c.Created < stale).map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
 }
 
 /**
