@@ -36,9 +36,10 @@ export function reaperOwner(docker: Docker): string {
 
 /**
  * Makes sure a reaper watches this process on the engine: a small labelled container that removes everything
- * labelled with this process's owner id once the process is gone, however it ended (testcontainers' Ryuk pattern;
- * reaper-program.ts says how). Started on the first call per engine, then shared. Never rejects: without a reaper,
- * sessions still work and leftovers still go on exit or with `llm-sandbox cleanup`; the cause is warned once.
+ * labelled with its owner (reaperOwner) once the process is gone, however it ended (testcontainers' Ryuk pattern;
+ * reaper-program.ts says how). Started on the first call per endpoint, then shared. Never rejects: without a reaper,
+ * sessions still work and leftovers still go on exit or with `llm-sandbox cleanup`; the cause is warned (at most
+ * once a minute).
  */
 export function ensureReaper(docker: Docker, fallbackImage: string): Promise<void> {
   if (!reaperEnabled()) return Promise.resolve();
