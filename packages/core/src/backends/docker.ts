@@ -7,12 +7,12 @@ import { type SandboxBackend, SandboxBackend as Backends } from "../enums.js";
 import { ContainerError, EngineUnavailableError, SandboxAbortError, SandboxError } from "../errors.js";
 import { buildDockerfile, prepareImage } from "../images/builder.js";
 import { LABELS } from "../internal/labels.js";
-import { countEntries } from "../internal/tar.js";
 import type { Logger } from "../internal/logger.js";
 import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, FREE_SLOTS_SIGNAL, KEEP_ALIVE_NAME, PROGRAM_NOT_FOUND, programNotFound } from "./backend.js";
 import { describeEndpoint } from "./engine-client.js";
 import { watchStops } from "./docker-events.js";
 import { FrameDemuxer } from "./docker-frames.js";
+import { readImageSeeds } from "./image-seeds.js";
 import { ensureReaper, reaperOwner } from "./reaper.js";
 
 /** The network used only while libraries install: containers on it cannot reach each other (ICC off). */
@@ -143,23 +143,9 @@ export class DockerBackend implements BackendAdapter {
     return `rw,exec,nosuid,nodev,size=${bytes},${owner}`;
   }
 
-  /** What the image holds at each tmpfs mount point, read once per image (image content never changes). */
-  protected async imageSeeds(container: Docker.Container, spec: ContainerSpec): Promise<Array<readonly [string, Buffer | undefined]>> {
-    const paths = Object.keys(spec.tmpfs);
-    if (paths.length === 0) return [];
-    const imageId = (await this.docker.getImage(spec.image).inspect()).Id;
-    return Promise.all(
-      paths.map(async (path) => {
-        const key = `${describeEndpoint(this.docker)}|${imageId}|${path}`;
-        if (!seedCache.has(key)) {
-          const archive = await imageDirectory(container, path);
-          if (seedCache.size >= 64) seedCache.delete(seedCache.keys().next().value!);
-          if (!archive || archive.length <= MAX_CACHED_SEED_BYTES) seedCache.set(key, archive);
-          return [path, archive] as const;
-        }
-        return [path, seedCache.get(key)] as const;
-      }),
-    );
+  /** What the image holds at each tmpfs mount point (image-seeds.ts). */
+  protected imageSeeds(container: Docker.Container, spec: ContainerSpec): Promise<Array<readonly [string, Buffer | undefined]>> {
+    return readImageSeeds(this.docker, container, spec);
   }
 
   /** A tmpfs hides what the image has at its mount point; put the image's files back (Podman's "tmpcopyup"). */
@@ -382,9 +368,6 @@ export class DockerBackend implements BackendAdapter {
 /** The first words of an engine's "could not start the program" (Docker's OCI runtime; Podman's runc or crun). */
 const START_FAILURE = /^(?:OCI runtime exec failed|Error: (?:runc|crun): exec failed)/;
 
-const seedCache = new Map<string, Buffer | undefined>();
-const MAX_CACHED_SEED_BYTES = 8 * 1024 * 1024;
-
 /** Writes a stdin stream as it produces, honouring back-pressure, then half-closes (the program sees EOF). */
 async function pipeStdin(source: AsyncIterable<Uint8Array>, stream: Duplex): Promise<void> {
   for await (const chunk of source) {
@@ -392,21 +375,6 @@ async function pipeStdin(source: AsyncIterable<Uint8Array>, stream: Duplex): Pro
     if (!stream.write(chunk)) await new Promise((resolve) => stream.once("drain", resolve));
   }
   stream.end();
-}
-
-/** The image's content at `path` (read before start, so the tmpfs is not mounted yet); undefined when empty. */
-async function imageDirectory(container: Docker.Container, path: string): Promise<Buffer | undefined> {
-  let stream: NodeJS.ReadableStream;
-  try {
-    stream = await container.getArchive({ path });
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    throw error;
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  const archive = Buffer.concat(chunks);
-  return (await countEntries(archive)) > 1 ? archive : undefined;
 }
 
 /** Executed by a child process at exit: one DELETE through the engine socket. */
