@@ -62,7 +62,10 @@ it("a daemon restart during runs: typed errors within the runs' timeout; a new s
     for (const session of sessions) await session.close().catch(() => {});
     await pool.close();
   }
-  // What stopped with the daemon was removed once it was back.
-  const left = await docker.listContainers({ all: true, filters: { label: [`${LABELS.ownerPid}=${process.pid}`] } });
+  // What stopped with the daemon was removed once it was back. The reaper it stopped too was replaced by the next
+  // create: this process is watched again.
+  const mine = await docker.listContainers({ all: true, filters: { label: [`${LABELS.ownerPid}=${process.pid}`] } });
+  const [reapers, left] = [mine.filter((c) => c.Labels[LABELS.reaper]), mine.filter((c) => !c.Labels[LABELS.reaper])];
   expect(left.map((c) => `${c.Id.slice(0, 12)} ${c.State}`)).toEqual([]);
+  expect(reapers.map((c) => c.State)).toEqual(["running"]);
 });
