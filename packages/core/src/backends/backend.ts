@@ -21,6 +21,11 @@ export interface BackendAdapter {
   exec(id: string, request: ExecRequest): Promise<ExecOutcome>;
   /** True when every exec runs as the container's user whatever `ExecRequest.user` says (Kubernetes). */
   readonly fixedExecUser?: boolean;
+  /**
+   * Execs in the relay sidecar of a sandbox created with network mode "relayed": as root with only the capability to
+   * bind low ports, in the sandbox's network namespace but not its process namespace (sandbox code cannot see it).
+   */
+  execRelay?(id: string, request: ExecRequest): Promise<ExecOutcome>;
   /** Connects or disconnects the install network (containers whose user code has no network). */
   setInstallNetwork?(id: string, connected: boolean): Promise<void>;
   /** Saves the container's filesystem as a new image; returns its reference. */
@@ -55,7 +60,21 @@ export type NetworkPolicy =
   /** No network for user code; the backend attaches one only while libraries install. */
   | { readonly mode: "install-only" }
   /** Attached to this network (e.g. "bridge") for the whole session. */
-  | { readonly mode: "attached"; readonly network: string };
+  | { readonly mode: "attached"; readonly network: string }
+  /**
+   * Only loopback: the sandbox shares a network namespace with a relay sidecar and nothing else, so it has no route
+   * anywhere. The library's egress proxy reaches it through `execRelay` (the relay's stdio carries its connections);
+   * the namespace resolves names through 127.0.0.1 (the relay). See docs/network.md.
+   */
+  | { readonly mode: "relayed"; readonly relay: RelaySpec };
+
+/** The sidecar of a "relayed" sandbox. */
+export interface RelaySpec {
+  /** Its image: any with the relay's interpreter (perl-base is in every Debian image); made available like the sandbox's. */
+  readonly image: string;
+  /** Labels for the sidecar (and, on Kubernetes, the generated NetworkPolicy); the sandbox's own labels are added. */
+  readonly labels: Readonly<Record<string, string>>;
+}
 
 /** The signal that asks a sandbox's first process (`ContainerSpec.init`) to free the process slots. */
 export const FREE_SLOTS_SIGNAL = "USR1";

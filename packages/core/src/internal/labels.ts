@@ -11,6 +11,8 @@ export const LABELS = {
   ownerHost: "org.llm-sandbox.owner-host",
   /** On a reaper container: the owner it reaps for. */
   reaper: "org.llm-sandbox.reaper",
+  /** On a relay sidecar: "true". On a sandbox with one (network mode "relayed"): the sidecar's id. */
+  relay: "org.llm-sandbox.relay",
   language: "org.llm-sandbox.lang",
   pool: "org.llm-sandbox.pool",
   dockerfileHash: "org.llm-sandbox.dockerfile-sha256",
