@@ -14,19 +14,20 @@ const root = dirname(fileURLToPath(import.meta.url));
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   enums: [],
   errors: [],
-  result: ["enums"],
+  result: ["enums", "network"],
   internal: ["enums", "errors"],
+  network: ["errors", "internal"],
   languages: ["enums", "errors", "internal", "result"],
   security: ["enums", "errors", "internal", "languages"],
   backends: ["enums", "errors", "images", "internal"],
   images: ["backends", "errors", "host", "internal"],
   host: ["backends", "errors", "internal"],
-  container: ["backends", "enums", "errors", "internal", "languages", "result"],
-  session: ["backends", "container", "enums", "errors", "images", "internal", "languages", "result", "security"],
+  container: ["backends", "enums", "errors", "internal", "languages", "network", "result"],
+  session: ["backends", "container", "enums", "errors", "images", "internal", "languages", "network", "result", "security"],
   interactive: ["backends", "container", "enums", "errors", "internal", "languages", "result", "session"],
   artifacts: ["container", "enums", "errors", "interactive", "internal", "languages", "result", "session"],
-  pool: ["backends", "container", "enums", "errors", "interactive", "internal", "languages", "session"],
-  tool: ["artifacts", "container", "enums", "errors", "internal", "languages", "result", "session"],
+  pool: ["backends", "container", "enums", "errors", "interactive", "internal", "languages", "network", "session"],
+  tool: ["artifacts", "container", "enums", "errors", "internal", "languages", "network", "result", "session"],
 };
 
 /** Files allowed past the size limit, with the reason. */

@@ -184,6 +184,18 @@ export class UnsupportedBackendError extends SandboxError {
   }
 }
 
+/** A capability this session (its backend, its container) does not have: says why and what would give it. */
+export class CapabilityUnavailableError extends SandboxError {
+  static override readonly errorName: string = "CapabilityUnavailableError";
+  constructor(
+    readonly capability: string,
+    why: string,
+    readonly remedy: string,
+  ) {
+    super(`${capability} is not available: ${why}. ${remedy}`);
+  }
+}
+
 export class InvalidRegexPatternError extends SandboxError {
   static override readonly errorName: string = "InvalidRegexPatternError";
   constructor(readonly pattern: string, reason?: string) {
@@ -331,6 +343,7 @@ bindIsInstance(
   LibraryInstallationError,
   PackageManagerError,
   UnsupportedBackendError,
+  CapabilityUnavailableError,
   InvalidRegexPatternError,
   LanguageHandlerNotInitializedError,
   SandboxTimeoutError,

@@ -1,3 +1,4 @@
+import type { NetworkLogEntry } from "./network/network-log.js";
 import { type FileType, MIME_TYPES } from "./enums.js";
 
 /** Structured data behind a chart, when the plotting library exposes it (see the artifacts docs). */
@@ -83,6 +84,7 @@ export interface ExecutionResultInit extends ConsoleOutputInit {
   captureErrors?: readonly string[];
   error?: ExecutionErrorInfo;
   value?: string;
+  network?: readonly NetworkLogEntry[];
 }
 
 export class ExecutionResult extends ConsoleOutput {
@@ -95,6 +97,8 @@ export class ExecutionResult extends ConsoleOutput {
   readonly error?: ExecutionErrorInfo;
   /** Interactive sessions: the text of the last expression's value. */
   readonly value?: string;
+  /** Sessions whose network is a policy: what the run tried to reach, allowed and refused. */
+  readonly network?: readonly NetworkLogEntry[];
 
   constructor(init: ExecutionResultInit) {
     super(init);
@@ -103,6 +107,7 @@ export class ExecutionResult extends ConsoleOutput {
     this.captureErrors = init.captureErrors ?? [];
     if (init.error) this.error = init.error;
     if (init.value !== undefined) this.value = init.value;
+    if (init.network) this.network = init.network;
   }
 
   static from(output: ConsoleOutput, extra: Omit<ExecutionResultInit, keyof ConsoleOutputInit> = {}): ExecutionResult {

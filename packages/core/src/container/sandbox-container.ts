@@ -9,6 +9,8 @@ import type { ExecutionErrorInfo } from "../result.js";
 import { type ProcessLauncher, type ProcessOutput, type ProcessRequest, runProcess } from "./process.js";
 import { onProcessExit } from "./exit-cleanup.js";
 import { KILLED_EXIT_CODE, OOM_COUNTER_SCRIPT, oomKills, outOfMemoryError } from "./out-of-memory.js";
+import { ContainerEgress } from "./egress.js";
+import type { ParsedEgressPolicy } from "../network/policy.js";
 
 /** What preparing a container and installing into it need to know (a subset of the session options). */
 export interface PrepareSettings {
@@ -30,6 +32,11 @@ export const CA_BUNDLE = "/tmp/.llm-sandbox-ca.pem";
 /** Variables pointing the usual tools at that bundle. */
 export const CA_ENV = ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO"] as const;
 
+/** Those variables, as a container's environment. */
+export const CA_VARIABLES: Readonly<Record<string, string>> = Object.fromEntries(CA_ENV.map((name) => [name, CA_BUNDLE]));
+/** The policy of a relayed container nobody gave one: nothing allowed. */
+const NO_EGRESS: ParsedEgressPolicy = { allow: [], deny: [], secrets: {}, hosts: {}, caCerts: [] };
+
 /** Caps and decoding for the lifecycle's own steps (set-up, installs, diagnosis): their output is only read for errors. */
 const STEP_OUTPUT = { maxOutputBytes: 1024 * 1024, encodingErrors: "replace" as EncodingErrors };
 
@@ -44,6 +51,7 @@ interface ContainerInit {
   readonly created: boolean;
   readonly user: string | undefined;
   readonly network: NetworkPolicy;
+  readonly egress?: ContainerEgress | undefined;
 }
 
 /**
@@ -59,6 +67,8 @@ export class SandboxContainer {
   readonly network: NetworkPolicy;
   readonly backend: BackendAdapter;
   readonly language: LanguageHandler;
+  /** The egress proxy of a container whose network is a policy ("relayed"). */
+  readonly egress: ContainerEgress | undefined;
   /** Starts runs without an engine exec (a pooled container's warm interpreter), once one is running. */
   launcher: ProcessLauncher | undefined;
   /** The image written by `remove({ commitAs })`. */
@@ -82,14 +92,35 @@ export class SandboxContainer {
     this.created = init.created;
     this.user = init.user;
     this.network = init.network;
+    this.egress = init.egress;
   }
 
-  /** Creates a container from `spec`; it is removed at process exit if nobody removed it before. */
-  static async create(init: { backend: BackendAdapter; language: LanguageHandler; logger: Logger; spec: ContainerSpec }): Promise<SandboxContainer> {
-    const { backend, spec } = init;
+  /**
+   * Creates a container from `spec`; it is removed at process exit if nobody removed it before. A "relayed" spec
+   * gets its egress proxy, for `egressPolicy`: the proxy's variables (and its CA's) join the environment, and the
+   * relay is running when this resolves.
+   */
+  static async create(init: {
+    backend: BackendAdapter;
+    language: LanguageHandler;
+    logger: Logger;
+    spec: ContainerSpec;
+    egressPolicy?: ParsedEgressPolicy | undefined;
+  }): Promise<SandboxContainer> {
+    const { backend } = init;
+    const egress = init.spec.network.mode === "relayed" ? ContainerEgress.prepare(init.egressPolicy ?? NO_EGRESS, backend, init.logger) : undefined;
+    const spec = egress ? { ...init.spec, env: { ...CA_VARIABLES, ...egress.proxy.environment(), ...init.spec.env } } : init.spec;
     const id = await backend.create(spec);
-    const container = new SandboxContainer({ ...init, id, created: true, user: spec.user, network: spec.network });
+    const container = new SandboxContainer({ ...init, id, created: true, user: spec.user, network: spec.network, egress });
     container.#untrackExit = onProcessExit({ dispose: () => container.remove(), disposeSync: () => backend.removeSync?.(id) });
+    if (egress) {
+      try {
+        await egress.start(id);
+      } catch (error) {
+        await container.remove().catch(() => {});
+        throw error;
+      }
+    }
     return container;
   }
 
@@ -115,7 +146,12 @@ export class SandboxContainer {
    * `ContainerError` of `confirmGone` when the container went away.
    */
   async exec(request: ContainerProcessRequest, options: { launcher?: boolean } = {}): Promise<ProcessOutput> {
-    const process: ProcessRequest = { ...(this.user ? { user: this.user } : {}), ...request };
+    const process: ProcessRequest = {
+      ...(this.user ? { user: this.user } : {}),
+      ...request,
+      // A policy changed at run time may name secrets the container's own environment has no placeholder for.
+      ...(this.egress ? { env: { ...this.egress.proxy.environment(), ...request.env } } : {}),
+    };
     let result: ProcessOutput;
     try {
       result = await runProcess(this.backend, this.id, process, options.launcher ? this.launcher : undefined);
@@ -169,7 +205,7 @@ export class SandboxContainer {
    */
   async prepare(settings: PrepareSettings, libraries: readonly string[], detach?: AbortSignal): Promise<void> {
     if (!settings.skipEnvironmentSetup) {
-      if (settings.extraCaCerts.length) await this.#installCaCertificates(settings, detach);
+      if (settings.extraCaCerts.length || this.egress) await this.#installCaCertificates(settings, detach);
       const context = contextOf(settings);
       for (const step of this.language.setupScripts?.(context) ?? []) {
         const { output } = await this.#step(settings, step, `${this.language.name} set-up`, { detach });
@@ -238,6 +274,7 @@ export class SandboxContainer {
     if (!this.created) return Promise.resolve();
     const removed = (this.#removed ??= (async () => {
       try {
+        this.egress?.stop();
         if (options.commitAs && this.backend.commit) this.committedImage = await this.backend.commit(this.id, options.commitAs);
       } finally {
         await this.backend.remove(this.id);
@@ -249,7 +286,8 @@ export class SandboxContainer {
   }
 
   async #installCaCertificates(settings: PrepareSettings, detach: AbortSignal | undefined): Promise<void> {
-    const pem = (await Promise.all(settings.extraCaCerts.map(readCertificate))).join("\n");
+    const own = this.egress ? [this.egress.proxy.caCertificate] : [];
+    const pem = [...(await Promise.all(settings.extraCaCerts.map(readCertificate))), ...own].join("\n");
     const { output } = await this.exec({
       argv: ["/bin/sh", "-c", `{ cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null; cat; } > ${CA_BUNDLE}`],
       stdin: Buffer.from(pem),

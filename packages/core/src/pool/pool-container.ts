@@ -3,6 +3,7 @@ import { SandboxContainer } from "../container/sandbox-container.js";
 import type { ContainerLease } from "../container/source.js";
 import { ContainerError } from "../errors.js";
 import { newId } from "../internal/ids.js";
+import { egressPolicyOf } from "../session/container-spec.js";
 import type { ProcessOutput, ProcessRequest } from "../container/process.js";
 import type { ResolvedPoolConfig } from "./config.js";
 import type { Baseline, PoolPlan } from "./pool-plan.js";
@@ -69,7 +70,7 @@ export class PooledContainer {
     const plan = this.#plan;
     const { options, backend, language, logger } = plan;
     const spec = await plan.spec();
-    const container = (this.container = await SandboxContainer.create({ backend, language, logger, spec }));
+    const container = (this.container = await SandboxContainer.create({ backend, language, logger, spec, egressPolicy: egressPolicyOf(options) }));
     if (plan.closing.aborted) return;
     await container.prepare(options, options.libraries, plan.closing);
     if (this.temporary) return;
@@ -121,6 +122,9 @@ export class PooledContainer {
             output.exitCode === 0 || Promise.reject(new ContainerError(`its kill step failed (exit code ${output.exitCode}): ${output.stderr.trim()}`)),
         );
     if (!killed) throw new ContainerError("processes of the session survive");
+    // What the session allowed (setNetworkPolicy) is not the next one's: the pool's own policy again.
+    const policy = egressPolicyOf(this.#plan.options);
+    if (container.egress && policy) container.egress.proxy.setPolicy(policy);
     const { mounts, archive, fingerprint } = await (this.#plan.baseline() ?? Promise.reject(new ContainerError("the pool has no baseline to reset to")));
     // A session's install may have left the install network attached; the restore and the disconnect run together.
     const disconnected = container.network.mode === "install-only" ? container.backend.setInstallNetwork?.(container.id, false) : undefined;

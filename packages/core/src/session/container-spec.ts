@@ -7,7 +7,14 @@ import { parseSize } from "../internal/sizes.js";
 import type { LanguageHandler } from "../languages/handler.js";
 import type { ParsedSessionOptions } from "./options.js";
 import { KEEP_ALIVE_COMMAND } from "../container/process-control.js";
-import { CA_BUNDLE, CA_ENV } from "../container/sandbox-container.js";
+import { CA_VARIABLES } from "../container/sandbox-container.js";
+import type { ParsedEgressPolicy } from "../network/policy.js";
+
+/** The egress policy of the options, when their network is one. */
+export function egressPolicyOf(options: ParsedSessionOptions): ParsedEgressPolicy | undefined {
+  const network = options.runtimeConfigs.network;
+  return typeof network === "object" ? network : undefined;
+}
 
 /** The memory limit when `runtimeConfigs.memory` is not given. */
 const DEFAULT_MEMORY = "1g";
@@ -65,7 +72,10 @@ export function secureContainerSpec(
   if (workdirBytes) tmpfs[workdir] = workdirBytes;
   if (tmpBytes) tmpfs["/tmp"] = tmpBytes;
   const network: NetworkPolicy =
-    configs.network === true
+    egressPolicyOf(options)
+      ? // The relay runs the perl of the sandbox's own image: nothing more to pull, on any backend.
+        { mode: "relayed", relay: { image, labels: { ...ownershipLabels(ownerId), [LABELS.relay]: "true" } } }
+      : configs.network === true
       ? { mode: "attached", network: "bridge" }
       : typeof configs.network === "string"
         ? { mode: "attached", network: configs.network }
@@ -84,7 +94,7 @@ export function secureContainerSpec(
       TMPDIR: "/tmp",
       PYTHONUNBUFFERED: "1",
       MPLBACKEND: "Agg",
-      ...(options.extraCaCerts.length ? Object.fromEntries(CA_ENV.map((name) => [name, CA_BUNDLE])) : {}),
+      ...(options.extraCaCerts.length ? CA_VARIABLES : {}),
       ...configs.env,
     },
     labels: { ...options.labels, ...ownershipLabels(ownerId), [LABELS.language]: language.name },

@@ -9,6 +9,7 @@ import { timerSeconds } from "../internal/timers.js";
 import { SecurityPolicy } from "../security/policy.js";
 import { getSecurityPolicy, SECURITY_PRESETS } from "../security/presets.js";
 import { unsafeRuntimeSettings } from "../security/runtime-config.js";
+import { egressPolicySchema } from "../network/policy.js";
 
 export const size = z.union([z.string(), z.number()]).refine((value) => parseSize(value) !== undefined, {
   message: 'expected a size such as 512m, 1g or a number of bytes',
@@ -45,8 +46,11 @@ export const runtimeConfigsSchema = z.strictObject({
   pids: z.union([z.number().int().positive(), z.literal(false)]).optional(),
   /** User the programs run as. Default "1000:1000"; "root" only if you must. */
   user: z.string().min(1).optional(),
-  /** Network for user code: false (default), true (the engine's default bridge) or a network name. */
-  network: z.union([z.boolean(), z.string().min(1)]).optional(),
+  /**
+   * Network for user code: false (default), true (the engine's default bridge), a network name, or a policy: only
+   * the names it allows, through the library's egress proxy, with secrets the sandbox never sees (docs/network.md).
+   */
+  network: z.union([z.boolean(), z.string().min(1), egressPolicySchema]).optional(),
   /** Read-only root filesystem. Default true (false when committing the container). */
   readOnly: z.boolean().optional(),
   /** Size of the in-memory workdir. Default: half the memory limit (1 GiB without one); false = the container's own filesystem. */
@@ -191,8 +195,8 @@ export const sessionOptionsSchema = z
       if (options.client) refuse("client", "the kubernetes backend takes 'kubeConfig', not a dockerode 'client'");
       if (options.dockerfile) refuse("dockerfile", "the kubernetes backend cannot build images: build and push one, then pass 'image'");
       if (options.commitContainer !== false) refuse("commitContainer", "the kubernetes backend cannot commit pods to images");
-      if (network !== undefined && network !== false) {
-        refuse("runtimeConfigs.network", "on kubernetes the pod's network is the cluster's: restrict it with a NetworkPolicy");
+      if (network === true || typeof network === "string") {
+        refuse("runtimeConfigs.network", "on kubernetes the pod's network is the cluster's: pass a policy ({ allow: [...] }) or restrict it with a NetworkPolicy");
       }
       if (passthrough) refuse("runtimeConfigs.passthrough", "on kubernetes, use 'podManifest'");
       if (pids !== undefined && pids !== false) refuse("runtimeConfigs.pids", "kubernetes has no per-pod process limit (the kubelet's podPidsLimit sets it)");

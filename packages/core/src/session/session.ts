@@ -1,9 +1,8 @@
 import type { BackendAdapter } from "../backends/backend.js";
-import { memoryLimitBytes, sandboxImage, secureContainerSpec } from "./container-spec.js";
+import { egressPolicyOf, memoryLimitBytes, sandboxImage, secureContainerSpec } from "./container-spec.js";
 import { SandboxContainer } from "../container/sandbox-container.js";
 import type { ContainerLease } from "../container/source.js";
 import {
-  CommandEmptyError,
   NotOpenSessionError,
   type SecurityViolation,
   SecurityViolationError,
@@ -15,13 +14,17 @@ import { type Logger, silentLogger, stderrLogger } from "../internal/logger.js";
 import { resolveSandboxPath } from "../internal/sandbox-path.js";
 import type { LanguageHandler, SandboxContext } from "../languages/handler.js";
 import { getLanguageHandler } from "../languages/registry.js";
-import { ConsoleOutput, type ExecutionResult } from "../result.js";
+import { ConsoleOutput, ExecutionResult } from "../result.js";
+import type { NetworkLogEntry } from "../network/network-log.js";
+import { type EgressPolicy, egressPolicySchema } from "../network/policy.js";
 import { describeViolations, type SecurityCheckResult, type SecurityPolicy } from "../security/policy.js";
 import { createBackend } from "./backend-factory.js";
 import { type Executor, ProgramExecutor } from "./executor.js";
 import { type ParsedSessionOptions, parseOptions, type SessionOptions, sessionOptionsSchema, validateLibraries } from "./options.js";
 import { sourcedOptions } from "./pooled-options.js";
 import type { ProcessOutput, ProcessRequest } from "../container/process.js";
+import { commandArgv, commitReference, requireCode, streamOf } from "./requests.js";
+import { egressOf } from "../container/egress.js";
 import { extractCopy, packForCopy, packInSandbox, readSandboxFile, unpackInSandbox, writeSandboxFile } from "./transfer.js";
 import type { CommandOptions, CommandSpec, RunOptions, SandboxAccess, SessionLimits, SessionProcessRequest, StreamOptions } from "./types.js";
 
@@ -58,6 +61,8 @@ export class SandboxSession implements AsyncDisposable {
   #lost: SandboxContainer["gone"];
   #lease: ContainerLease | undefined;
   #executor: Executor | undefined;
+  /** Where the container's network log was when this session got it (a pooled container's has earlier sessions'). */
+  #networkMark = 0;
 
   constructor(options: SessionOptions = {}) {
     this.options = parseOptions(sessionOptionsSchema, sourcedOptions(options ?? {}));
@@ -118,6 +123,7 @@ export class SandboxSession implements AsyncDisposable {
     this.#state = "opening";
     try {
       const container = (this.#container = await this.#acquire(options));
+      this.#networkMark = container.egress?.proxy.log.mark ?? 0;
       // A pool's container is prepared already; the session adds its own libraries.
       if (container.prepared) await container.install(this.options, this.options.libraries, { detach: this.#closing.signal });
       else await container.prepare(this.options, this.options.libraries, this.#closing.signal);
@@ -136,6 +142,21 @@ export class SandboxSession implements AsyncDisposable {
     }
     this.logger.info(`session ${this.id} open (container ${this.#container.id.slice(0, 12)})`);
     return this;
+  }
+
+  /**
+   * Replaces the network policy (a session opened with one, `runtimeConfigs.network: { allow: [...] }`): new
+   * connections and name lookups follow it at once, open ones keep going. A pooled session's change lasts until
+   * the container goes back to its pool.
+   */
+  async setNetworkPolicy(policy: EgressPolicy): Promise<void> {
+    const parsed = parseOptions(egressPolicySchema, policy, "network policy");
+    egressOf(this.requireOpen()).proxy.setPolicy(parsed);
+  }
+
+  /** What the session's code tried to reach since it opened (allowed and refused), oldest first. */
+  networkLog(): NetworkLogEntry[] {
+    return this.#container?.egress?.proxy.log.since(this.#networkMark) ?? [];
   }
 
   /** Removes the container (unless attached), after committing it if asked. Idempotent; never throws for cleanup. */
@@ -167,13 +188,15 @@ export class SandboxSession implements AsyncDisposable {
     this.enforcePolicy(code, libraries);
     return this.exclusive(async (container) => {
       await this.#install(container, libraries, options.signal);
+      const log = container.egress?.proxy.log;
+      const mark = log?.mark;
       const result = await this.executor.execute(container, {
         code,
         timeout,
         prelude: this.runPrelude(options),
         ...streamOf(options),
       });
-      return this.afterRun(result, this.sandboxFor(container), options);
+      return this.afterRun(log ? ExecutionResult.from(result, { network: log.since(mark) }) : result, this.sandboxFor(container), options);
     });
   }
 
@@ -318,7 +341,8 @@ export class SandboxSession implements AsyncDisposable {
     }
     const { image, built } = await sandboxImage(options, backend, language, logger);
     this.#builtImage = built;
-    return SandboxContainer.create({ backend, language, logger, spec: secureContainerSpec(options, backend, language, image, this.id) });
+    const spec = secureContainerSpec(options, backend, language, image, this.id);
+    return SandboxContainer.create({ backend, language, logger, spec, egressPolicy: egressPolicyOf(options) });
   }
 
   /** Gives the container back: to its pool, or removed (committed first if asked) when this session created it. */
@@ -329,18 +353,12 @@ export class SandboxSession implements AsyncDisposable {
     lease?.release();
     try {
       // A borrowed container is its pool's to reset or remove; an attached one is never removed.
-      if (!lease && container?.created) await container.remove(this.options.commitContainer ? { commitAs: this.#commitReference() } : {});
+      if (!lease && container?.created) await container.remove(this.options.commitContainer ? { commitAs: commitReference(this.options.commitContainer, this.language.name, this.id) } : {});
     } finally {
       this.#committed = container?.committedImage;
       this.#container = undefined;
       if (this.#builtImage && !this.options.keepTemplate) await this.backend.removeImage?.(this.#builtImage);
     }
-  }
-
-  #commitReference(): string {
-    const { commitContainer } = this.options;
-    if (typeof commitContainer === "string") return commitContainer;
-    return `llm-sandbox-commit/${this.language.name}:${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}-${this.id.slice(0, 6)}`;
   }
 
   #install(container: SandboxContainer, libraries: readonly string[], signal?: AbortSignal): Promise<void> {
@@ -394,26 +412,4 @@ export class SandboxSession implements AsyncDisposable {
     this.logger.warn(this.expiredMessage());
     await this.close().catch((error: unknown) => this.logger.error(`closing the expired session failed: ${error}`));
   }
-}
-
-/** `run()`'s code must be a non-empty string. */
-export function requireCode(code: unknown): asserts code is string {
-  if (typeof code !== "string" || code.trim() === "") throw new ValidationError("code must be a non-empty string");
-}
-
-function commandArgv(command: string | readonly string[]): readonly string[] {
-  if (typeof command === "string") {
-    if (!command.trim()) throw new CommandEmptyError();
-    return ["/bin/sh", "-c", command];
-  }
-  if (!Array.isArray(command) || command.length === 0 || !command[0]) throw new CommandEmptyError();
-  return command;
-}
-
-function streamOf(options: StreamOptions): Pick<ProcessRequest, "onStdout" | "onStderr" | "signal"> {
-  return {
-    ...(options.onStdout ? { onStdout: options.onStdout } : {}),
-    ...(options.onStderr ? { onStderr: options.onStderr } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
 }
