@@ -26,6 +26,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   interactive: ["backends", "container", "enums", "errors", "internal", "languages", "result", "session"],
   artifacts: ["container", "enums", "errors", "interactive", "internal", "languages", "result", "session"],
   pool: ["backends", "container", "enums", "errors", "interactive", "internal", "languages", "session"],
+  network: ["errors", "internal"],
   tool: ["artifacts", "container", "enums", "errors", "internal", "languages", "result", "session"],
 };
 
