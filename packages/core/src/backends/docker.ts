@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { posix } from "node:path";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -12,11 +11,10 @@ import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type E
 import { describeEndpoint } from "./engine-client.js";
 import { watchStops } from "./docker-events.js";
 import { FrameDemuxer } from "./docker-frames.js";
+import { installNetwork } from "./docker-network.js";
+import { relayCreateOptions, relayLabel, removeContainersSync } from "./docker-relay.js";
 import { readImageSeeds } from "./image-seeds.js";
 import { ensureReaper, reaperOwner } from "./reaper.js";
-
-/** The network used only while libraries install: containers on it cannot reach each other (ICC off). */
-export const INSTALL_NETWORK = "llm-sandbox-install";
 
 /** Connection errors: nothing answers where the engine should be (or it dropped the connection: it went away). */
 const UNREACHABLE = new Set(["ENOENT", "ECONNREFUSED", "ECONNRESET", "EACCES", "EHOSTUNREACH", "ETIMEDOUT"]);
@@ -32,6 +30,8 @@ const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCo
  */
 export class DockerBackend implements BackendAdapter {
   private installNetworkId: Promise<string> | undefined;
+  /** Sandbox id → the id of its relay (undefined: it has none), for the sandboxes created or looked at here. */
+  private readonly relays = new Map<string, string | undefined>();
 
   constructor(
     readonly docker: Docker,
@@ -53,24 +53,50 @@ export class DockerBackend implements BackendAdapter {
   async create(spec: ContainerSpec): Promise<string> {
     const network = spec.network;
     const installNetwork = network.mode === "install-only" ? await this.ensureInstallNetwork() : undefined;
-    const options = await this.createOptions(spec, network.mode === "attached" ? network.network : (installNetwork ?? "none"));
     // Started beside the first sandbox, not before it; it never fails a create (see ensureReaper).
     const reaper = ensureReaper(this.docker, spec.image);
-    const container = await this.docker.createContainer(options).catch((error: unknown) => {
-      throw this.failure(error, "Cannot create the container");
-    });
+    // The sandbox joins its relay's namespace, so the relay is created first (and started beside the next steps).
+    const relayNetwork = network.mode === "relayed" ? await this.relayNetwork() : "none";
+    const relay = network.mode === "relayed"
+      ? await this.docker.createContainer(relayCreateOptions(spec, network.relay, reaperOwner(this.docker), relayNetwork)).catch((error: unknown) => {
+          throw this.failure(error, "Cannot create the relay container");
+        })
+      : undefined;
+    let container: Docker.Container | undefined;
     try {
+      const networkMode = relay ? `container:${relay.id}` : network.mode === "attached" ? network.network : (installNetwork ?? "none");
+      const options = await this.createOptions(spec, networkMode, relay?.id);
+      container = await this.docker.createContainer(options).catch((error: unknown) => {
+        throw this.failure(error, "Cannot create the container");
+      });
       // Disconnect before start: user code never runs with the install network attached.
       if (installNetwork) await this.docker.getNetwork(installNetwork).disconnect({ Container: container.id });
-      const seeds = await this.imageSeeds(container, spec);
+      const [seeds] = await Promise.all([
+        this.imageSeeds(container, spec),
+        relay?.start().then(
+          // Before the sandbox starts: the relay keeps only loopback.
+          () => relayNetwork !== "none" && this.docker.getNetwork(relayNetwork).disconnect({ Container: relay.id }),
+          (error: unknown) => {
+            throw this.failure(error, "Cannot start the relay container");
+          },
+        ),
+      ]);
       await container.start();
       for (const [path, archive] of seeds) if (archive) await this.seedDirectory(container.id, path, archive, spec.user);
       await reaper;
+      this.relays.set(container.id, relay?.id);
       return container.id;
     } catch (error) {
-      await container.remove({ force: true }).catch(() => {});
+      // The sandbox first: Podman refuses to remove a container whose namespace another one uses.
+      await container?.remove({ force: true }).catch(() => {});
+      await relay?.remove({ force: true }).catch(() => {});
       throw error;
     }
+  }
+
+  /** The network a relay is created on: "none" (only loopback); another one is disconnected once it started. */
+  protected async relayNetwork(): Promise<string> {
+    return "none";
   }
 
   /** EngineUnavailableError when the engine cannot be reached, else ContainerError: "`what`: the engine's message". */
@@ -98,7 +124,7 @@ export class DockerBackend implements BackendAdapter {
   }
 
   /** The engine's create request for `spec` on `networkMode`, with `passthrough` merged in. */
-  protected async createOptions(spec: ContainerSpec, networkMode: string): Promise<Docker.ContainerCreateOptions> {
+  protected async createOptions(spec: ContainerSpec, networkMode: string, relay?: string): Promise<Docker.ContainerCreateOptions> {
     const { HostConfig: extraHostConfig, ...extraTop } = (spec.passthrough ?? {}) as { HostConfig?: object };
     return {
       Image: spec.image,
@@ -108,7 +134,7 @@ export class DockerBackend implements BackendAdapter {
       WorkingDir: spec.workdir,
       Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
       // Whose reaper removes it, should this process end without doing so (reaper.ts).
-      Labels: { ...spec.labels, [LABELS.owner]: reaperOwner(this.docker) },
+      Labels: { ...spec.labels, [LABELS.owner]: reaperOwner(this.docker), ...(relay ? { [LABELS.relay]: relay } : {}) },
       HostConfig: {
         // Our first process reaps orphans itself and frees the process slots on a signal (freeProcessSlots); the
         // engine's init would take its place as PID 1. (Podman's needs catatonit on the host, too.)
@@ -124,7 +150,8 @@ export class DockerBackend implements BackendAdapter {
         ...(spec.pids ? { PidsLimit: spec.pids } : {}),
         NetworkMode: networkMode,
         // The host by name, for servers on it (package mirrors), also when the network is there only for installs.
-        ...(networkMode !== "none" ? { ExtraHosts: [`host.docker.internal:${await this.hostAddress(networkMode)}`] } : {}),
+        // Not in a relay's namespace: it has no route to the host, and the engine refuses ExtraHosts there.
+        ...(networkMode !== "none" && !relay ? { ExtraHosts: [`host.docker.internal:${await this.hostAddress(networkMode)}`] } : {}),
         ...extraHostConfig,
       },
       ...extraTop,
@@ -169,12 +196,40 @@ export class DockerBackend implements BackendAdapter {
       if (statusOf(error) === 404) throw new ContainerError(`Container ${id} not found`);
       throw this.failure(error, `Failed to connect to container ${id}`);
     }
-    if (!info.State.Running) await container.start();
+    const relay = relayLabel(info.Config.Labels);
+    this.relays.set(info.Id, relay);
+    if (!info.State.Running) {
+      // The namespace the sandbox joins must be there first (304: the relay runs already).
+      if (relay) await this.docker.getContainer(relay).start().catch((error: unknown) => {
+        if (statusOf(error) !== 304) throw this.failure(error, `Cannot start the relay of container ${id}`);
+      });
+      await container.start();
+    }
     return { id: info.Id, user: info.Config.User ?? "" };
   }
 
   exec(id: string, request: ExecRequest): Promise<ExecOutcome> {
     return this.engineExec(id, request);
+  }
+
+  async execRelay(id: string, request: ExecRequest): Promise<ExecOutcome> {
+    const relay = await this.relayOf(id);
+    if (!relay) throw new ContainerError(`Container ${id} has no relay (it was not created with network mode "relayed")`);
+    return this.engineExec(relay, request);
+  }
+
+  /** The relay of sandbox `id` (undefined: none, or the sandbox is gone), read from its label once. */
+  private async relayOf(id: string): Promise<string | undefined> {
+    if (this.relays.has(id)) return this.relays.get(id);
+    let labels: Record<string, string> | undefined;
+    try {
+      labels = (await this.docker.getContainer(id).inspect()).Config.Labels;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw this.failure(error, `Cannot inspect container ${id}`);
+    }
+    this.relays.set(id, relayLabel(labels));
+    return relayLabel(labels);
   }
 
   /** The engine's exec as it is, for the adapter's own steps: what subclasses wrap around `exec` stays out of them. */
@@ -300,34 +355,9 @@ export class DockerBackend implements BackendAdapter {
     }
   }
 
-  /**
-   * The install network's id, creating the network if needed. Sessions in several processes may create it at
-   * once and the engine then holds duplicates by name, so everyone settles on the oldest and the rest are dropped.
-   */
-  private ensureInstallNetwork(): Promise<string> {
-    this.installNetworkId ??= (async () => {
-      const named = async () =>
-        (await this.docker.listNetworks({ filters: { name: [INSTALL_NETWORK] } }))
-          .filter((network) => network.Name === INSTALL_NETWORK)
-          .sort((a, b) => a.Created.localeCompare(b.Created) || a.Id.localeCompare(b.Id));
-      let networks = await named();
-      if (networks.length === 0) {
-        await this.docker.createNetwork({
-          Name: INSTALL_NETWORK,
-          Driver: "bridge",
-          CheckDuplicate: true,
-          Options: { "com.docker.network.bridge.enable_icc": "false" },
-          Labels: { [LABELS.managed]: "true" },
-        }).catch((error: unknown) => {
-          if (statusOf(error) !== 409) throw error;
-        });
-        networks = await named();
-      }
-      const [chosen, ...duplicates] = networks;
-      if (!chosen) throw new Error(`network ${INSTALL_NETWORK} vanished after creation`);
-      await Promise.all(duplicates.map((network) => this.docker.getNetwork(network.Id).remove().catch(() => {})));
-      return chosen.Id;
-    })().catch((error: unknown) => {
+  /** The install network's id (docker-network.ts), found or created once. */
+  protected ensureInstallNetwork(): Promise<string> {
+    this.installNetworkId ??= installNetwork(this.docker).catch((error: unknown) => {
       this.installNetworkId = undefined;
       throw SandboxError.isInstance(error) ? error : new ContainerError(`Cannot create the install network: ${(error as Error).message}`, { cause: error });
     });
@@ -341,22 +371,24 @@ export class DockerBackend implements BackendAdapter {
     return `${repo}:${tag}`;
   }
 
+  /** Removes the sandbox, then its relay (Podman removes no container whose namespace another one uses). */
   async remove(id: string): Promise<void> {
-    try {
-      await this.docker.getContainer(id).remove({ force: true, v: true });
-    } catch (error) {
-      const status = statusOf(error);
-      if (status !== 404 && status !== 409) throw this.failure(error, `Cannot remove container ${id}`);
+    const relay = await this.relayOf(id);
+    for (const container of relay ? [id, relay] : [id]) {
+      try {
+        await this.docker.getContainer(container).remove({ force: true, v: true });
+      } catch (error) {
+        const status = statusOf(error);
+        if (status !== 404 && status !== 409) throw this.failure(error, `Cannot remove container ${container}`);
+      }
     }
+    this.relays.delete(id);
   }
 
+  /** A relay this adapter does not know of (nothing created or attached it here) is left to the reaper. */
   removeSync(id: string): void {
-    const modem = this.docker.modem as unknown as { socketPath?: string; host?: string; port?: number };
-    spawnSync(process.execPath, ["--input-type=module", "-e", REMOVE_SCRIPT], {
-      input: JSON.stringify({ socketPath: modem.socketPath, host: modem.host, port: modem.port, id }),
-      timeout: 10_000,
-      stdio: ["pipe", "ignore", "ignore"],
-    });
+    const relay = this.relays.get(id);
+    removeContainersSync(this.docker, relay ? [id, relay] : [id]);
   }
 
   async removeImage(image: string): Promise<void> {
@@ -376,13 +408,3 @@ async function pipeStdin(source: AsyncIterable<Uint8Array>, stream: Duplex): Pro
   }
   stream.end();
 }
-
-/** Executed by a child process at exit: one DELETE through the engine socket. */
-const REMOVE_SCRIPT = `
-import http from "node:http";
-let input = ""; for await (const chunk of process.stdin) input += chunk;
-const { socketPath, host, port, id } = JSON.parse(input);
-await new Promise((resolve) => {
-  const req = http.request({ socketPath, host, port, method: "DELETE", path: "/containers/" + id + "?force=1&v=1" }, (res) => { res.resume(); res.on("end", resolve); });
-  req.on("error", resolve); req.end();
-});`;

@@ -29,6 +29,15 @@ export class PodmanBackend extends DockerBackend {
     return info.IPAM?.Config?.find((config) => config.Gateway)?.Gateway ?? "host-gateway";
   }
 
+  /**
+   * Podman 4.3 ignores `Dns` on a container with network "none" (the image's resolv.conf stays): a relay is created
+   * on the install network, which gives it a resolv.conf naming 127.0.0.1, and disconnected once it started, before
+   * the sandbox starts (disconnected before, its loopback would stay down: it has no capability to raise it).
+   */
+  protected override relayNetwork(): Promise<string> {
+    return this.ensureInstallNetwork();
+  }
+
   /** Podman's tmpfs takes no uid/gid: `U` chowns it to the container's user. */
   protected override tmpfsOptions(bytes: number): string {
     return `rw,exec,nosuid,nodev,size=${bytes},U`;

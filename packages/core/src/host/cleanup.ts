@@ -60,7 +60,10 @@ export function processAlive(pid: number): boolean {
 export async function cleanupResources(docker: Docker, options: CleanupOptions = {}): Promise<CleanupReport> {
   const filters = { label: [`${LABELS.managed}=true`] };
   const { sweep, report } = sweeper(options);
-  for (const c of await docker.listContainers({ all: true, filters })) {
+  // Relays last: Podman removes no container whose network namespace a sandbox still uses.
+  const containers = await docker.listContainers({ all: true, filters });
+  const relay = (c: Docker.ContainerInfo) => (c.Labels?.[LABELS.relay] === "true" ? 1 : 0);
+  for (const c of containers.sort((a, b) => relay(a) - relay(b))) {
     const name = c.Names[0]?.replace(/^\//, "") ?? c.Id.slice(0, 12);
     await sweep("container", c.Id, name, ownerGone(c.Labels ?? {}), () => docker.getContainer(c.Id).remove({ force: true, v: true }));
   }
