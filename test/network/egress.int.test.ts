@@ -1,7 +1,7 @@
 // Issue 14's acceptance: the egress policy on every backend, against upstreams of this machine named through `hosts`.
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPoolManager, createSession, type Logger, type SandboxSession, type SessionOptions } from "@llm-sandbox/core";
+import { createPoolManager, createSession, InteractiveSandboxSession, type Logger, type SandboxSession, type SessionOptions } from "@llm-sandbox/core";
 import { engineClient, podmanClient } from "@llm-sandbox/core/backends";
 import { LABELS } from "../../packages/core/src/internal/labels.js";
 import { POOL_BACKENDS } from "../helpers/pool-backends.js";
@@ -185,6 +185,29 @@ except Exception as error: print("refused", error)
       expect(allowed.network!.map(({ host, allowed }) => [host, allowed])).toEqual([["late.test", true]]);
       await session.setNetworkPolicy(policy);
       expect((await session.run(fetchLate)).stdout).toContain("refused");
+      // A port and a secret added at run time: the relay listens on the new port, new processes get the placeholder.
+      await session.setNetworkPolicy({
+        ...policy,
+        allow: [...policy.allow!, "other.test:8080"],
+        secrets: { ...policy.secrets, LATE_TOKEN: { value: `${SECRET}-late`, hosts: ["other.test"] } },
+      });
+      const late = await session.run(`
+import http.client, json, os
+connection = http.client.HTTPConnection("other.test", 8080, timeout=10)
+connection.request("GET", "/seen")
+print(connection.getresponse().status)
+token = os.environ["LATE_TOKEN"]
+connection = http.client.HTTPConnection("other.test", 80, timeout=10)
+connection.request("GET", "/late", headers={"Authorization": token})
+print(json.load(connection.getresponse())["authorization_sha256"])
+print(token)
+`);
+      const [status, digest, token] = late.stdout.trim().split("\n");
+      expect(status).toBe("200");
+      expect(digest).toBe(sha256(`${SECRET}-late`));
+      expect(token).toMatch(/^llmsbx_secret_/);
+      expect(late.network!.find((entry) => entry.port === 8080)).toMatchObject({ host: "other.test", kind: "http", allowed: true }); // parsed: other.test carries a secret now
+      await session.setNetworkPolicy(policy);
       // The log keeps every run's attempts, in order.
       expect(session.networkLog().filter((entry) => entry.host === "late.test").map((entry) => entry.allowed)).toEqual([false, true, false]);
     });
@@ -246,6 +269,18 @@ curl -sS --max-time 5 --noproxy '*' https://github.com/ -o /dev/null 2>&1 | head
       await pool.close();
     }
   }, 240_000);
+
+  it("an interactive session's kernel reaches what the policy allows, with the secret's placeholder", async () => {
+    const interactive = new InteractiveSandboxSession({ ...backend.options, lang: "python", logger: recordingLogger, extraCaCerts: [upstream.ca], runtimeConfigs: { network: policy } });
+    sessions.push(interactive);
+    await interactive.open();
+    await interactive.run("import os, requests\ntoken = os.environ['GITHUB_TOKEN']");
+    const result = await interactive.run("print(requests.get('https://api.test/kernel', headers={'Authorization': token}, timeout=10).json()['authorization_sha256'])");
+    expect(result.stdout.trim()).toBe(sha256(SECRET));
+    expect(result.network!.map(({ host, allowed }) => [host, allowed])).toEqual([["api.test", true]]);
+    expect((await interactive.run("requests.get('https://github.com', timeout=10)")).stderr).toMatch(/403|ProxyError/);
+    await interactive.close();
+  }, 180_000);
 
   it("closing a session removes its relay and everything labelled with it", async () => {
     const session = await open("python");
