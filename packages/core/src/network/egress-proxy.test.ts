@@ -188,4 +188,58 @@ describe("EgressProxy", () => {
       secure.close();
     }
   });
+
+  it("refuses a Host header or a TLS server name other than the name connected to (no domain fronting)", async () => {
+    const { proxy, relay } = proxyFor({ allow: ["api.test", "*.cdn.test"], hosts: { "api.test": "127.0.0.1" } });
+    const address = Buffer.from(proxy.onDnsQuery(dnsQuery("api.test"))!);
+    const loopback = [...address.subarray(address.length - 4)].join(".");
+    const fronted = relay.connect(loopback, 80);
+    fronted.end("GET / HTTP/1.1\r\nhost: evil.test\r\n\r\n");
+    let text = "";
+    for await (const chunk of fronted) text += chunk;
+    expect(text).toMatch(/^HTTP\/1.1 421/);
+    const tls = tlsConnect({ socket: relay.connect(loopback, 443), servername: "other.cdn.test", rejectUnauthorized: false });
+    const [error] = (await once(tls, "error")) as [NodeJS.ErrnoException];
+    expect(error.code).toBe("ECONNRESET");
+    expect(proxy.log.since().map(({ host, allowed, reason }) => [host, allowed, reason])).toEqual([
+      ["evil.test", false, "the Host header names evil.test on a connection opened to api.test"],
+      ["other.cdn.test", false, "the TLS server name other.cdn.test does not match api.test, the name connected to"],
+    ]);
+  });
+
+  it("dials an allowed public name only at a public address (DNS rebinding reaches nothing)", async () => {
+    const { proxy, relay } = proxyFor({ allow: ["localhost"] });
+    const refused = await getThroughProxy(relay, "http://localhost/");
+    expect(refused.status).toBe(502);
+    expect(refused.body).toMatch(/resolves only to private or reserved addresses/);
+    expect(proxy.log.since()[0]).toMatchObject({ host: "localhost", allowed: true, reason: expect.stringContaining("private") });
+  });
+
+  it("rewrites a body only when the secret says so", async () => {
+    const { proxy, relay } = proxyFor({
+      allow: [`api.test:${upstream.port}`],
+      hosts: { "api.test": "127.0.0.1" },
+      secrets: { A: { value: "value-a", hosts: ["api.test"], body: true } },
+    });
+    const placeholder = proxy.environment().A!;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const url = `http://api.test:${upstream.port}/post`;
+      const req = request(url, { method: "POST", path: url, createConnection: () => relay.connect("127.0.0.1", PROXY_PORT) as never }, async (res) => {
+        let body = "";
+        for await (const chunk of res) body += chunk;
+        resolve(body);
+      });
+      req.on("error", reject);
+      req.end(`{"key":"${placeholder}","again":"${placeholder}"}`);
+    });
+    expect(JSON.parse(answer).body).toBe('{"key":"value-a","again":"value-a"}');
+  });
 });
+
+function dnsQuery(name: string): Buffer {
+  return Buffer.concat([
+    Buffer.from([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]),
+    ...name.split(".").map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label)])),
+    Buffer.from([0, 0, DNS_TYPE.A, 0, 1]),
+  ]);
+}
