@@ -27,6 +27,12 @@ class Echo(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode(errors="replace") if length else ""
         if self.server.server_port == 8080:
             return self.answer(seen)
+        if self.path.startswith("/bytes/"):
+            size = int(self.path.split("/")[2]); chunk = bytes(range(256)) * 256
+            self.send_response(200); self.send_header("content-length", str(size)); self.end_headers()
+            while size > 0:
+                self.wfile.write(chunk[:min(size, len(chunk))]); size -= len(chunk)
+            return
         seen.append({"port": self.server.server_port, "method": self.command, "path": self.path, "host": self.headers.get("host"), "authorization": self.headers.get("authorization"), "body": body})
         self.answer({"ok": True, "port": self.server.server_port, "host": self.headers.get("host"), "path_sha256": digest(self.path), "authorization_sha256": digest(self.headers.get("authorization")), "body_sha256": digest(body)})
     do_GET = do_POST = handle_any

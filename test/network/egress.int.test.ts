@@ -172,6 +172,24 @@ print(json.dumps({
       expect(engineView).not.toContain(SECRET);
     });
 
+    it("carries large bodies both ways and many connections at once (flow control across the relay)", async () => {
+      const result = await session.run(`
+import concurrent.futures, hashlib, json, requests
+size = 24 * 1024 * 1024
+def download(url): return len(requests.get(url, timeout=60).content)
+def upload(url):
+    body = b"0123456789abcdef" * (size // 16)
+    return requests.post(url, data=body, timeout=60).json()["body_sha256"] == hashlib.sha256(body).hexdigest()
+with concurrent.futures.ThreadPoolExecutor(16) as pool:
+    small = list(pool.map(lambda i: requests.get("https://other.test/many/%d" % i, timeout=30).json()["ok"], range(48)))
+print(json.dumps([download("http://other.test/bytes/%d" % size), download("https://other.test/bytes/%d" % size), upload("http://other.test/up"), all(small), len(small)]))
+`, { timeout: 120 });
+      expect(result.stderr).toBe("");
+      expect(JSON.parse(result.stdout)).toEqual([24 * 1024 * 1024, 24 * 1024 * 1024, true, true, 48]);
+      const downloads = result.network!.filter((entry) => entry.host === "other.test" && entry.bytesIn > 20 * 1024 * 1024);
+      expect(downloads).toHaveLength(2);
+    }, 180_000);
+
     it("lets a host in and out again with setNetworkPolicy, without reopening", async () => {
       const fetchLate = `
 import urllib.request
