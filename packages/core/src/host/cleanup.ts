@@ -108,7 +108,7 @@ export async function cleanupPods(options: CleanupOptions & KubeConnectOptions =
   return report;
 }
 
-/** A policy is created just before its pod: one without a pod for this long is left over. */
+/** A policy is created just before its pod: one without a pod for this long is left over, whoever made it. */
 const POLICY_GRACE_MS = 60_000;
 
 /**
@@ -117,7 +117,7 @@ const POLICY_GRACE_MS = 60_000;
  * our credentials may not list policies, nobody here made any: nothing to do.
  */
 async function sweepPolicies(target: Awaited<ReturnType<typeof connectKube>>, pods: ReadonlySet<string>, sweep: Sweep): Promise<void> {
-  let policies: { items?: Array<{ metadata?: { name?: string; creationTimestamp?: string } }> };
+  let policies: { items?: Array<{ metadata?: { name?: string; creationTimestamp?: string; labels?: Record<string, string> } }> };
   try {
     policies = await kubeRequest(target.config, { method: "GET", path: policiesPath(target.namespace), query: { labelSelector: `${LABELS.managed}=true` }, idempotent: true });
   } catch (error) {
@@ -128,11 +128,12 @@ async function sweepPolicies(target: Awaited<ReturnType<typeof connectKube>>, po
     const name = policy.metadata?.name;
     if (!name) continue;
     const age = Date.now() - Date.parse(policy.metadata?.creationTimestamp ?? "");
+    const owner = ownerGone(policy.metadata?.labels ?? {}, labelValue(hostname()));
     const verdict = pods.has(`${target.namespace}/${name}`)
       ? { gone: false, reason: "its pod exists" }
-      : age < POLICY_GRACE_MS
-        ? { gone: false, reason: "its pod is being created" }
-        : { gone: true, reason: "its pod is gone" };
+      : owner.gone || age >= POLICY_GRACE_MS
+        ? { gone: true, reason: `its pod is gone${owner.gone ? ` (${owner.reason})` : ""}` }
+        : { gone: false, reason: "its pod may be being created" };
     await sweep("networkpolicy", name, `${target.namespace}/${name}`, verdict, () =>
       kubeRequest(target.config, { method: "DELETE", path: `${policiesPath(target.namespace)}/${encodeURIComponent(name)}`, idempotent: true }),
     );
