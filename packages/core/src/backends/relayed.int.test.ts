@@ -222,11 +222,19 @@ describe.each(TARGETS)("$name: a relayed sandbox", ({ name, backend, engine, lef
     expect(closed.some((error) => SandboxAbortError.isInstance(error))).toBe(true);
   });
 
-  it.skipIf(name === "kubernetes")("works again after attach (a new adapter finds the relay by the sandbox's label)", async () => {
+  it.skipIf(!engine)("stopped, is started again by attach, relay first; a new adapter finds the relay by the sandbox's label", async () => {
+    const relayId = (await engine!.getContainer(id).inspect()).Config.Labels[LABELS.relay]!;
+    await engine!.getContainer(id).stop({ t: 0 });
+    await engine!.getContainer(relayId).stop({ t: 0 });
     const fresh = name === "docker" ? new DockerBackend(engineClient()) : new PodmanBackend(podmanClient());
     await fresh.attach(id);
     const whoami = await run((r) => fresh.execRelay(id, r), ["id", "-u"]);
     expect(whoami.stdout).toBe("0\n");
+    // Loopback is up (a refused connect, not an unreachable network), and still the only interface.
+    const probe = await run((r) => fresh.exec(id, r), ["perl", "-e", RAW_CONNECTS, "127.0.0.1:9", "10.0.0.1:80"]);
+    expect(probe.stdout).toBe("127.0.0.1:9 failed: Connection refused\n10.0.0.1:80 failed: Network is unreachable\n");
+    const dev = await run((r) => fresh.exec(id, r), ["cat", "/proc/net/dev"]);
+    expect(dev.stdout.split("\n").slice(2).filter(Boolean).map((line) => line.split(":")[0]!.trim())).toEqual(["lo"]);
   });
 
   it("execRelay on a sandbox without a relay is a ContainerError", async () => {
@@ -236,6 +244,13 @@ describe.each(TARGETS)("$name: a relayed sandbox", ({ name, backend, engine, lef
     } finally {
       await backend.remove(plain);
     }
+  });
+
+  it.skipIf(!engine)("removeSync (at process exit) removes the sandbox, then its relay", async () => {
+    const other = `relaysync${randomBytes(4).toString("hex")}`;
+    const created = await backend.create(relayedSpec(other));
+    backend.removeSync!(created);
+    expect(await left(other)).toEqual([]);
   });
 
   it("a sandbox that cannot be created leaves no relay", async () => {
