@@ -70,14 +70,7 @@ export async function createNetworkPolicy(target: KubeTarget, namespace: string,
   try {
     await kubeRequest(target.config, { method: "POST", path: policiesPath(namespace), query: { fieldValidation: "Strict" }, body: manifest, idempotent: true });
   } catch (error) {
-    if (error instanceof KubeApiError && error.status === 403) {
-      const permission = `create networkpolicies (API group ${API_GROUP}) in namespace ${namespace}`;
-      throw new PermissionDeniedError(
-        permission,
-        `Network mode "relayed" needs the permission to ${permission}, and to delete and list them: ${error.message}`,
-        { cause: error },
-      );
-    }
+    if (error instanceof KubeApiError && error.status === 403) throw denied("create", namespace, error);
     if (error instanceof KubeApiError && error.status === 409) {
       const existing = await kubeRequest<Json>(target.config, { method: "GET", path: policyPath(namespace, name), idempotent: true }).catch(() => undefined);
       const wanted = (manifest.spec as { podSelector: { matchLabels: Json } }).podSelector.matchLabels[LABELS.relay];
@@ -96,8 +89,19 @@ export async function adoptNetworkPolicy(target: KubeTarget, namespace: string, 
     body: { metadata: { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: pod.name, uid: pod.uid }] } },
     idempotent: true,
   }).catch((error: unknown) => {
+    if (error instanceof KubeApiError && error.status === 403) throw denied("patch", namespace, error);
     throw new ContainerError(`Cannot make pod ${pod.name} the owner of NetworkPolicy ${name}: ${(error as Error).message}`, { cause: error });
   });
+}
+
+/** What RBAC refused, said with what the mode needs. */
+function denied(verb: string, namespace: string, error: KubeApiError): PermissionDeniedError {
+  const permission = `${verb} networkpolicies (API group ${API_GROUP}) in namespace ${namespace}`;
+  return new PermissionDeniedError(
+    permission,
+    `Network mode "relayed" needs the permission to ${permission} (it creates, patches, lists and deletes them): ${error.message}`,
+    { cause: error },
+  );
 }
 
 /** Deletes the policy (gone already is fine). */
