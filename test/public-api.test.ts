@@ -35,7 +35,7 @@ const EXPECTED: Record<string, { values: string[]; types: string[] }> = {
       "FileType", "ImageBuildError", "ImageNotFoundError", "ImagePullError", "InteractiveSandboxSession", "InvalidRegexPatternError",
       "KernelDiedError", "KernelType", "LanguageHandlerNotInitializedError", "LanguageNotSupportPlotError", "LanguageNotSupportedError",
       "LibraryInstallationError", "LibraryInstallationNotSupportedError", "MIME_TYPES", "MicromambaSession", "MissingDependencyError",
-      "NotOpenSessionError", "OutputDecodingError", "PackageManagerError", "PathTraversalError", "PoolClosedError", "PoolExhaustedError",
+      "NotOpenSessionError", "OutputDecodingError", "PackageManagerError", "PathTraversalError", "PermissionDeniedError", "PoolClosedError", "PoolExhaustedError",
       "PoolManager", "ResourceError", "RestrictedModule", "SECURITY_PRESETS", "SandboxAbortError", "SandboxBackend",
       "SandboxDockerSession", "SandboxError", "SandboxKubernetesSession", "SandboxPodmanSession", "SandboxSession",
       "SandboxTimeoutError", "SecurityError", "SecurityIssueSeverity", "SecurityPattern", "SecurityPolicy", "SecurityViolationError",
@@ -73,7 +73,7 @@ const EXPECTED: Record<string, { values: string[]; types: string[] }> = {
   },
   "./backends": {
     values: ["DockerBackend", "KubernetesBackend", "MICROMAMBA_IMAGE", "MicromambaBackend", "PodmanBackend", "engineClient", "podmanClient", "podmanHost"],
-    types: ["AttachedContainer", "BackendAdapter", "ContainerSpec", "ExecOutcome", "ExecRequest", "KubernetesBackendOptions", "NetworkPolicy"],
+    types: ["AttachedContainer", "BackendAdapter", "ContainerSpec", "ExecOutcome", "ExecRequest", "KubernetesBackendOptions", "NetworkPolicy", "RelaySpec"],
   },
   "./setup": {
     values: [

@@ -3,15 +3,21 @@
  * each pod's containers as real Docker containers (init containers first, emptyDir volumes as Docker volumes,
  * security context and limits mapped to Docker's), with the pod status and events a kubelet reports.
  *
+ * As a kubelet does, each pod has a pod sandbox (a "pause" container) that holds its volumes and its one network
+ * namespace, which all its containers join (they reach each other on 127.0.0.1): the pod's host name, hostAliases,
+ * name servers (dnsPolicy None with dnsConfig) and sysctls are set there. NetworkPolicies are stored and listed
+ * (network-policies.ts); one that denies a pod all egress is enforced the simple way: the pod's namespace gets no
+ * network at all. Other policies are stored but not enforced.
+ *
  * What it does not do: admission webhooks or policies, real scheduling (one node, a request check), image pulls
- * (an image must already be in the local Docker engine: anything else fails as ErrImagePull), pause containers
- * (the containers of one pod do not share a network namespace), NetworkPolicy, probes, restarts.
+ * (an image must already be in the local Docker engine: anything else fails as ErrImagePull), probes, restarts.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
+import { NetworkPolicies } from "./network-policies.js";
 
 type Json = Record<string, any>;
 
@@ -19,7 +25,7 @@ type Json = Record<string, any>;
 export const FIXTURE_LABEL = "org.llm-sandbox.kube-fixture";
 export const NODE_NAME = "fixture-node";
 const SERVICE_ACCOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
-const NAMESPACES = new Set(["default", "llm-sandbox-test"]);
+export const NAMESPACES = new Set(["default", "llm-sandbox-test"]);
 
 /** An API error: answered as a metav1.Status with this code and reason. */
 export class ApiFailure extends Error {
@@ -48,6 +54,7 @@ export class FakeCluster {
   readonly #events: Json[] = [];
   #version = 1;
   readonly #serviceAccountDir = mkdtempSync(join(tmpdir(), "kube-fixture-sa-"));
+  readonly policies = new NetworkPolicies(NAMESPACES, () => String(this.#version++), now);
 
   constructor(
     readonly docker: Docker,
@@ -134,8 +141,12 @@ export class FakeCluster {
       entry.pod.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, "Z");
       entry.pod.metadata.deletionGracePeriodSeconds = grace;
       this.#touch(entry);
-      if (grace === 0) this.#pods.delete(`${namespace}/${name}`);
-      void this.#teardown(entry, grace).then(() => this.#pods.delete(`${namespace}/${name}`));
+      const gone = () => {
+        this.#pods.delete(`${namespace}/${name}`);
+        this.policies.ownerDeleted(entry.pod.metadata.uid);
+      };
+      if (grace === 0) gone();
+      void this.#teardown(entry, grace).then(gone);
     }
     return entry.pod;
   }
@@ -179,6 +190,7 @@ export class FakeCluster {
         return this.#teardown(entry, 0).then(() => entry.starting);
       }),
     );
+    for (const entry of this.#pods.values()) this.policies.ownerDeleted(entry.pod.metadata.uid);
     this.#pods.clear();
     const filters = { label: [`${FIXTURE_LABEL}=${this.id}`] };
     for (const c of await this.docker.listContainers({ all: true, filters })) await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
@@ -285,17 +297,27 @@ export class FakeCluster {
       if (entry.deleting) return this.#teardown(entry, 0);
     }
 
-    // The pod sandbox ("pause") holds the volumes for the pod's life: a tmpfs volume lives only while mounted.
-    const first = [...(spec.initContainers ?? []), ...spec.containers][0] as Json;
-    if (entry.volumes.size && (await this.docker.getImage(first.image).inspect().then(() => true, () => false))) {
+    // The pod sandbox ("pause") holds the volumes for the pod's life (a tmpfs volume lives only while mounted) and
+    // the pod's network namespace. Without any image present there is none: every container fails to pull.
+    const image = await this.#presentImage([...(spec.initContainers ?? []), ...spec.containers].map((c: Json) => c.image));
+    if (image) {
+      const dns: Json = spec.dnsPolicy === "None" ? (spec.dnsConfig ?? {}) : {};
       const holder = await this.docker.createContainer({
         name: `kubefix-${pod.metadata.name}-pause-${pod.metadata.uid.slice(0, 8)}`,
-        Image: first.image,
+        Image: image,
+        Hostname: pod.metadata.name.slice(0, 63),
         Entrypoint: ["sleep"],
         Cmd: ["infinity"],
         Labels: { ...pod.metadata.labels, [FIXTURE_LABEL]: this.id },
         HostConfig: {
-          NetworkMode: "none",
+          // A pod denied all egress by a NetworkPolicy gets no network (the fixture's way of enforcing one).
+          NetworkMode: this.policies.deniesEgress(pod) ? "none" : "bridge",
+          ...(dns.nameservers ? { Dns: dns.nameservers } : {}),
+          ...(dns.searches ? { DnsSearch: dns.searches } : {}),
+          ...(dns.options ? { DnsOptions: dns.options.map((o: Json) => (o.value === undefined ? o.name : `${o.name}:${o.value}`)) } : {}),
+          // The kubelet writes hostAliases into the pod's /etc/hosts.
+          ExtraHosts: (spec.hostAliases ?? []).flatMap((alias: Json) => (alias.hostnames ?? []).map((host: string) => `${host}:${alias.ip}`)),
+          Sysctls: Object.fromEntries(((spec.securityContext?.sysctls ?? []) as Json[]).map((s) => [s.name, s.value])),
           ReadonlyRootfs: true,
           CapDrop: ["ALL"],
           Mounts: [...entry.volumes].map(([name, volume]) => volumeMount(volume, `/volumes/${name}`)),
@@ -428,7 +450,6 @@ export class FakeCluster {
     const created = await this.docker.createContainer({
       name: `kubefix-${pod.metadata.name}-${container.name}-${pod.metadata.uid.slice(0, 8)}`.slice(0, 200),
       Image: image,
-      Hostname: pod.metadata.name.slice(0, 63),
       ...(container.command ? { Entrypoint: container.command, Cmd: container.args ?? [] } : container.args ? { Cmd: container.args } : {}),
       ...(uid !== undefined ? { User: `${uid}${security.runAsGroup !== undefined ? `:${security.runAsGroup}` : ""}` } : {}),
       ...(container.workingDir ? { WorkingDir: container.workingDir } : {}),
@@ -448,9 +469,8 @@ export class FakeCluster {
         Mounts: mounts,
         ...(limits.memory ? { Memory: byteQuantity(limits.memory), MemorySwap: byteQuantity(limits.memory) } : {}),
         ...(limits.cpu ? { NanoCpus: Math.round(cpuQuantity(limits.cpu) * 1e9) } : {}),
-        NetworkMode: "bridge",
-        // The kubelet writes hostAliases into the pod's /etc/hosts.
-        ExtraHosts: (pod.spec.hostAliases ?? []).flatMap((alias: Json) => (alias.hostnames ?? []).map((host: string) => `${host}:${alias.ip}`)),
+        // The pod's network namespace (host name, /etc/hosts, name servers come with it).
+        NetworkMode: entry.containers.has("") ? `container:${entry.containers.get("")}` : "none",
       },
     });
     entry.containers.set(container.name, created.id);
@@ -475,6 +495,12 @@ export class FakeCluster {
     };
     this.#touch(entry);
     return created.id;
+  }
+
+  /** The first of these images the local engine has. */
+  async #presentImage(images: readonly string[]): Promise<string | undefined> {
+    for (const image of images) if (await this.docker.getImage(image).inspect().then(() => true, () => false)) return image;
+    return undefined;
   }
 
   /** Stops the pod's containers (TERM, then KILL after the grace period) and removes them and its volumes. */

@@ -1,6 +1,6 @@
 /**
  * A Kubernetes API server for the tests, speaking the real wire protocol for what the kubernetes backend uses:
- * REST with JSON and `metav1.Status` errors for pods and events, and exec over WebSocket with the channel framing of
+ * REST with JSON and `metav1.Status` errors for pods, events and networkpolicies, and exec over WebSocket with the channel framing of
  * `v5.channel.k8s.io` (incl. the client's close-stdin signal) and `v4.channel.k8s.io`: an empty first message on the
  * lowest output channel, stdout 1, stderr 2, the exit status as a `metav1.Status` on channel 3, then close.
  * Commands run in real Docker containers (cluster.ts). Plain HTTP with a bearer token (kubeconfig
@@ -25,7 +25,11 @@ export interface KubeFixtureOptions {
   readonly docker: Docker;
   /** Exec protocols the server accepts, in no order (the client's order decides, as in the API server). */
   readonly protocols?: readonly string[];
+  /** What RBAC denies the fixture's user, as "verb resource" ("create networkpolicies"): answered 403 Forbidden. */
+  readonly forbidden?: readonly string[];
 }
+
+const VERBS: Record<string, string> = { GET: "get", POST: "create", PATCH: "patch", DELETE: "delete" };
 
 export interface KubeFixture {
   readonly url: string;
@@ -72,6 +76,8 @@ export async function startKubeFixture(options: KubeFixtureOptions): Promise<Kub
     if (req.headers.authorization !== `Bearer ${token}`) throw new ApiFailure(401, "Unauthorized", "Unauthorized");
     const url = new URL(req.url ?? "/", "http://fixture");
     const body = await readBody(req);
+    const policies = /^\/apis\/networking\.k8s\.io\/v1(?:\/namespaces\/([^/]+))?\/networkpolicies(?:\/([^/]+))?$/.exec(url.pathname);
+    if (policies) return handlePolicies(req, res, url, body, policies[1] && decodeURIComponent(policies[1]), policies[2] && decodeURIComponent(policies[2]));
     const route = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/(pods|events)(?:\/([^/]+))?(\/exec)?$/.exec(url.pathname);
     if (!route) throw new ApiFailure(404, "NotFound", "the server could not find the requested resource");
     const [, namespace, kind, name, exec] = route;
@@ -105,6 +111,36 @@ export async function startKubeFixture(options: KubeFixtureOptions): Promise<Kub
       return json(res, 200, cluster.deletePod(ns, decodeURIComponent(name), query !== null ? Number(query) : options.gracePeriodSeconds));
     }
     throw new ApiFailure(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`);
+  }
+
+  function handlePolicies(req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer, ns: string | undefined, name: string | undefined): void {
+    const verb = req.method === "GET" && !name ? "list" : (VERBS[req.method ?? ""] ?? "");
+    if (options.forbidden?.includes(`${verb} networkpolicies`)) {
+      const scope = ns ? ` in the namespace "${ns}"` : " at the cluster scope";
+      throw new ApiFailure(403, "Forbidden", `networkpolicies.networking.k8s.io is forbidden: User "fixture" cannot ${verb} resource "networkpolicies" in API group "networking.k8s.io"${scope}`);
+    }
+    const parse = () => {
+      try {
+        return JSON.parse(body.toString("utf8")) as Record<string, any>;
+      } catch (error) {
+        throw new ApiFailure(400, "BadRequest", `NetworkPolicy in version "v1" cannot be handled as a NetworkPolicy: ${(error as Error).message}`);
+      }
+    };
+    const store = cluster.policies;
+    if (!name && verb === "list") {
+      const items = store.list(ns, url.searchParams.get("labelSelector") ?? undefined);
+      return json(res, 200, { kind: "NetworkPolicyList", apiVersion: "networking.k8s.io/v1", metadata: { resourceVersion: "1" }, items });
+    }
+    if (!name && ns && verb === "create") return json(res, 201, store.create(ns, parse(), url.searchParams.get("fieldValidation") === "Strict"));
+    if (name && ns && verb === "get") return json(res, 200, store.read(ns, name));
+    if (name && ns && verb === "patch") {
+      if (req.headers["content-type"] !== "application/merge-patch+json") {
+        throw new ApiFailure(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json (in this fixture)");
+      }
+      return json(res, 200, store.patch(ns, name, parse()));
+    }
+    if (name && ns && verb === "delete") return json(res, 200, store.delete(ns, name));
+    throw new ApiFailure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
   }
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -48,6 +48,14 @@ export class ContainerError extends SandboxError {
   static override readonly errorName: string = "ContainerError";
 }
 
+/** The engine or cluster refuses an operation to our credentials; `permission` names what they lack. */
+export class PermissionDeniedError extends ContainerError {
+  static override readonly errorName: string = "PermissionDeniedError";
+  constructor(readonly permission: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
 export class ResourceError extends SandboxError {
   static override readonly errorName: string = "ResourceError";
 }
@@ -323,6 +331,7 @@ bindIsInstance(
   SandboxError,
   ValidationError,
   ContainerError,
+  PermissionDeniedError,
   ResourceError,
   SecurityError,
   PathTraversalError,

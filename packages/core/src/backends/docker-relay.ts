@@ -51,6 +51,18 @@ export function relayCreateOptions(spec: ContainerSpec, relay: RelaySpec, owner:
 export const relayLabel = (labels: Readonly<Record<string, string>> | undefined): string | undefined => labels?.[LABELS.relay];
 
 /**
+ * Starts a stopped relay (a running one is left as it is). On a relay created on a network (`network` is not
+ * "none"), as create does: connected while it starts, so that its loopback comes up, and disconnected right after.
+ */
+export async function startRelay(docker: Docker, id: string, network: string): Promise<void> {
+  const relay = docker.getContainer(id);
+  if ((await relay.inspect()).State.Running) return;
+  if (network !== "none") await docker.getNetwork(network).connect({ Container: id });
+  await relay.start();
+  if (network !== "none") await docker.getNetwork(network).disconnect({ Container: id });
+}
+
+/**
  * At process exit, when no event loop is left: removes the containers one after the other (a sandbox before the
  * relay whose namespace it uses: Podman refuses to remove a container others depend on) from a child process.
  */

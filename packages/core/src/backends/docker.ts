@@ -12,7 +12,7 @@ import { describeEndpoint } from "./engine-client.js";
 import { watchStops } from "./docker-events.js";
 import { FrameDemuxer } from "./docker-frames.js";
 import { installNetwork } from "./docker-network.js";
-import { relayCreateOptions, relayLabel, removeContainersSync } from "./docker-relay.js";
+import { relayCreateOptions, relayLabel, removeContainersSync, startRelay } from "./docker-relay.js";
 import { readImageSeeds } from "./image-seeds.js";
 import { ensureReaper, reaperOwner } from "./reaper.js";
 
@@ -199,9 +199,9 @@ export class DockerBackend implements BackendAdapter {
     const relay = relayLabel(info.Config.Labels);
     this.relays.set(info.Id, relay);
     if (!info.State.Running) {
-      // The namespace the sandbox joins must be there first (304: the relay runs already).
-      if (relay) await this.docker.getContainer(relay).start().catch((error: unknown) => {
-        if (statusOf(error) !== 304) throw this.failure(error, `Cannot start the relay of container ${id}`);
+      // The namespace the sandbox joins must be there first.
+      if (relay) await startRelay(this.docker, relay, await this.relayNetwork()).catch((error: unknown) => {
+        throw this.failure(error, `Cannot start the relay of container ${id}`);
       });
       await container.start();
     }

@@ -19,9 +19,9 @@ export function readPod(target: KubeTarget, namespace: string, name: string): Pr
 }
 
 /** POST, retried only because a repeat is recognisable: a 409 for a pod carrying this create's id is ours. */
-export async function createPod(target: KubeTarget, namespace: string, name: string, manifest: object, createId: string): Promise<void> {
+export async function createPod(target: KubeTarget, namespace: string, name: string, manifest: object, createId: string): Promise<PodObject> {
   try {
-    await kubeRequest(target.config, {
+    return await kubeRequest<PodObject>(target.config, {
       method: "POST",
       path: podsPath(namespace),
       // The server refuses fields it does not know (a misspelt podManifest key) instead of dropping them.
@@ -32,7 +32,7 @@ export async function createPod(target: KubeTarget, namespace: string, name: str
   } catch (error) {
     if (error instanceof KubeApiError && error.status === 409) {
       const existing = await readPod(target, namespace, name).catch(() => undefined);
-      if (existing?.metadata?.annotations?.[CREATE_ANNOTATION] === createId) return;
+      if (existing?.metadata?.annotations?.[CREATE_ANNOTATION] === createId) return existing;
       throw new ContainerError(`A pod named ${name} already exists in namespace ${namespace}`, { cause: error });
     }
     throw apiError(`Cannot create pod ${name} in namespace ${namespace}`, error);

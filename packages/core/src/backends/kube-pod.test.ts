@@ -163,3 +163,35 @@ describe("podProgress", () => {
     expect(podProgress(unscheduled, "sandbox")).toEqual({ state: "waiting", message: "phase Pending; not scheduled: Unschedulable 0/3 nodes" });
   });
 });
+
+describe("planPod: network mode relayed", () => {
+  const relayed: ContainerSpec = { ...spec, network: { mode: "relayed", relay: { image: "llm-sandbox/base", labels: { "org.llm-sandbox.managed": "true" } } } };
+  // A manifest that would undo the mode: its own containers list, DNS and a shared process namespace.
+  const manifestOver = { spec: { dnsPolicy: "ClusterFirst", shareProcessNamespace: true, containers: [{ name: "sandbox", image: "their/image" }] } };
+  const { manifest, container, policy } = plan(manifestOver, undefined, relayed);
+  const podSpec = manifest.spec as any;
+
+  it("adds the relay container and makes the relay the name server, over the manifest", () => {
+    expect(container).toBe("sandbox");
+    expect(podSpec.containers.map((c: { name: string }) => c.name)).toEqual(["sandbox", "relay"]);
+    expect(podSpec.containers[1]).toMatchObject({ image: "llm-sandbox/base", command: spec.init });
+    expect(podSpec.containers[1].securityContext.capabilities).toEqual({ drop: ["ALL"], add: ["NET_BIND_SERVICE"] });
+    expect(podSpec.dnsPolicy).toBe("None");
+    expect(podSpec.dnsConfig).toEqual({ nameservers: ["127.0.0.1"], options: [{ name: "ndots", value: "0" }] });
+    expect(podSpec.shareProcessNamespace).toBe(false);
+    expect(podSpec.securityContext.sysctls).toEqual([{ name: "net.ipv4.ip_unprivileged_port_start", value: "1024" }]);
+  });
+
+  it("plans a deny-all-egress NetworkPolicy named as the pod, selecting it by labels it carries", () => {
+    const labels = (manifest.metadata as any).labels;
+    expect(policy).toMatchObject({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "pod-1", namespace: "ns" } });
+    expect((policy as any).spec).toEqual({ podSelector: { matchLabels: { "org.llm-sandbox.relay": "c1", "org.llm-sandbox.session": "abc" } }, policyTypes: ["Egress"], egress: [] });
+    expect(labels).toMatchObject((policy as any).spec.podSelector.matchLabels);
+    expect((policy as any).metadata.labels).toMatchObject({ "org.llm-sandbox.session": "abc", "org.llm-sandbox.managed": "true" });
+  });
+
+  it("plans no policy and no relay for the other modes", () => {
+    expect(plan().policy).toBeUndefined();
+    expect((plan().manifest.spec as any).containers.map((c: { name: string }) => c.name)).toEqual(["sandbox"]);
+  });
+});

@@ -4,7 +4,9 @@
  */
 import { ValidationError } from "../errors.js";
 import type { ContainerSpec } from "./backend.js";
+import { LABELS } from "../internal/labels.js";
 import { leaseAnnotation } from "./kube-lease.js";
+import { networkPolicyManifest, RELAY_CONTAINER, relayContainer, relayPodSpec } from "./kube-relay.js";
 
 type Json = Record<string, unknown>;
 
@@ -47,6 +49,8 @@ export interface PodPlan {
   readonly manifest: Json;
   /** The container commands run in. */
   readonly container: string;
+  /** Network mode "relayed": the NetworkPolicy to create before the pod (kube-relay.ts). */
+  readonly policy?: Json;
 }
 
 /** The numeric uid and gid of a session user ("1000", "1000:1000"); Kubernetes has no user names. */
@@ -142,14 +146,22 @@ export function planPod({ name, createId, namespace, spec, podManifest = {}, env
 
   const merged = merge(defaults, podManifest, "");
   const metadata = merged.metadata as Json;
+  const ours = Object.fromEntries(Object.entries(spec.labels).map(([key, value]) => [key, labelValue(value)]));
   // Ours last: the session's identity and ownership labels are how leaks are found.
-  metadata.labels = {
-    ...(metadata.labels as Json | undefined),
-    ...Object.fromEntries(Object.entries(spec.labels).map(([key, value]) => [key, labelValue(value)])),
-  };
+  metadata.labels = { ...(metadata.labels as Json | undefined), ...ours };
   metadata.annotations = { ...(metadata.annotations as Json | undefined), [CREATE_ANNOTATION]: createId, ...leaseAnnotation(leaseSeconds) };
   metadata.namespace = namespace;
-  return { manifest: merged, container };
+  if (spec.network.mode !== "relayed") return { manifest: merged, container };
+
+  // Also over the podManifest: what keeps a relayed pod's traffic on the relay.
+  const podSpec = merged.spec as Json;
+  podSpec.containers = [...asArray(podSpec.containers, ".spec.containers").filter((c) => c.name !== RELAY_CONTAINER), relayContainer(spec, spec.network.relay)];
+  relayPodSpec(podSpec);
+  // The policy selects this pod alone: by this create's id (and the session, when there is one).
+  const selector = { [LABELS.relay]: createId, ...(ours[LABELS.session] ? { [LABELS.session]: ours[LABELS.session] } : {}) };
+  metadata.labels = { ...(metadata.labels as Json), [LABELS.relay]: createId };
+  const relayLabels = Object.fromEntries(Object.entries(spec.network.relay.labels).map(([key, value]) => [key, labelValue(value)]));
+  return { manifest: merged, container, policy: networkPolicyManifest(name, namespace, { ...ours, ...relayLabels }, selector) };
 }
 
 /** Lists merged item by item, matched by a key. */
@@ -222,7 +234,7 @@ interface ContainerObject {
 
 /** The parts of a Pod object the backend reads. */
 export interface PodObject {
-  metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata?: { name?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec?: {
     containers?: ContainerObject[];
     initContainers?: ContainerObject[];

@@ -18,6 +18,7 @@ import {
 } from "./kube-exec.js";
 import { DEFAULT_CONTAINER_ANNOTATION, planPod, type PodObject } from "./kube-pod.js";
 import { apiError, createPod, deletePod, deletePodSync, podEvents, readPod, waitRunning } from "./kube-pod-api.js";
+import { adoptNetworkPolicy, createNetworkPolicy, deleteNetworkPolicy, RELAY_CONTAINER } from "./kube-relay.js";
 
 export interface KubernetesBackendOptions {
   /** A kubeconfig path or a KubeConfig of @kubernetes/client-node (default: found as kubectl finds it). */
@@ -42,6 +43,8 @@ interface PodTarget {
   readonly container: string;
   /** The uid the container runs as, when the pod says. */
   readonly uid: number | undefined;
+  /** Network mode "relayed": the pod has a relay container and a NetworkPolicy named as the pod. */
+  readonly relayed: boolean;
 }
 
 /** The subset of a `ws` WebSocket that exec uses (client-node opens it; its type comes with an optional package). */
@@ -93,7 +96,7 @@ export class KubernetesBackend implements BackendAdapter {
     const session = spec.labels[LABELS.session] ?? newId();
     // Every create makes a pod of its own, also when several carry one session label (a pool's containers do).
     const createId = newId(4);
-    const { manifest, container } = planPod({
+    const { manifest, container, policy } = planPod({
       name: `llm-sandbox-${(spec.labels[LABELS.language] ?? "pod").toLowerCase()}-${session}-${createId}`,
       createId,
       namespace,
@@ -103,14 +106,25 @@ export class KubernetesBackend implements BackendAdapter {
       leaseSeconds: this.#leases.seconds,
     });
     const name = (manifest.metadata as { name: string }).name;
-    await createPod(target, namespace, name, manifest, createId);
+    // Before the pod: it never runs without its egress denied.
+    if (policy) await createNetworkPolicy(target, namespace, policy);
+    const dropPolicy = () => (policy ? deleteNetworkPolicy(target, namespace, name).catch(() => {}) : undefined);
+    const created = await createPod(target, namespace, name, manifest, createId).catch(async (error: unknown) => {
+      await dropPolicy();
+      throw error;
+    });
+    const uid = created?.metadata?.uid;
     try {
-      const pod = await waitRunning(target, namespace, name, container, this.#options.podStartTimeout ?? 300);
-      this.#pods.set(name, { namespace, container, uid: podUid(pod, container) });
+      const [pod] = await Promise.all([
+        waitRunning(target, namespace, name, container, this.#options.podStartTimeout ?? 300),
+        policy && uid ? adoptNetworkPolicy(target, namespace, name, { name, uid }) : undefined,
+      ]);
+      this.#pods.set(name, { namespace, container, uid: podUid(pod, container), relayed: policy !== undefined });
       this.#leases.add(name);
       return name;
     } catch (error) {
       await deletePod(target, namespace, name).catch(() => {});
+      await dropPolicy();
       throw error;
     }
   }
@@ -135,19 +149,31 @@ export class KubernetesBackend implements BackendAdapter {
     const phase = pod.status?.phase;
     if (phase === "Pending") pod = await waitRunning(target, namespace, name, container, this.#options.podStartTimeout ?? 300);
     else if (phase !== "Running") throw new ContainerError(`Pod ${name} is not running (phase ${phase ?? "unknown"})`);
-    const described = { namespace, container, uid: podUid(pod, container) };
+    const relayed = pod.metadata?.labels?.[LABELS.relay] !== undefined && (pod.spec?.containers ?? []).some((c) => c.name === RELAY_CONTAINER);
+    const described = { namespace, container, uid: podUid(pod, container), relayed };
     this.#pods.set(name, described);
     return { ...described, gid: podGid(pod, container) };
   }
 
   async exec(name: string, request: ExecRequest): Promise<ExecOutcome> {
-    const target = await this.#connect();
     const pod = this.#pods.get(name) ?? (await this.#describe(name));
     if (request.user && /^(0|root)(:|$)/.test(request.user) && pod.uid !== 0) {
       throw new ContainerError(
         `Kubernetes runs every command as the pod's user (uid ${pod.uid ?? "of the image"}); this step needs root`,
       );
     }
+    return this.#execIn(name, pod, request);
+  }
+
+  async execRelay(name: string, request: ExecRequest): Promise<ExecOutcome> {
+    const pod = this.#pods.get(name) ?? (await this.#describe(name));
+    if (!pod.relayed) throw new ContainerError(`Pod ${name} has no relay (it was not created with network mode "relayed")`);
+    return this.#execIn(name, { ...pod, container: RELAY_CONTAINER, uid: 0 }, request);
+  }
+
+  /** Runs a command in `pod.container` (named always: a relayed pod has two containers). */
+  async #execIn(name: string, pod: PodTarget, request: ExecRequest): Promise<ExecOutcome> {
+    const target = await this.#connect();
     const protocol = request.stdin ? await this.#protocol(target, name, pod) : undefined;
     const argv = withEnvironment(
       request.stdin && protocol === V4_PROTOCOL ? withChunkedStdin(request.argv) : request.argv,
@@ -184,9 +210,12 @@ export class KubernetesBackend implements BackendAdapter {
 
   async remove(name: string): Promise<void> {
     const target = await this.#connect();
-    const namespace = this.#pods.get(name)?.namespace ?? target.namespace;
+    const pod = this.#pods.get(name);
+    const namespace = pod?.namespace ?? target.namespace;
     this.#leases.delete(name);
     await deletePod(target, namespace, name);
+    // Its owner, the pod, is gone: a cluster's garbage collector would delete it too, but not at once.
+    if (pod?.relayed) await deleteNetworkPolicy(target, namespace, name);
     this.#pods.delete(name);
   }
 

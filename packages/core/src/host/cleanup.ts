@@ -1,8 +1,9 @@
 import { hostname } from "node:os";
 import type Docker from "dockerode";
-import { connectKube, type KubeConnectOptions, kubeRequest, podPath, podsPath } from "../backends/kube-client.js";
+import { connectKube, KubeApiError, type KubeConnectOptions, kubeRequest, podPath, podsPath } from "../backends/kube-client.js";
 import { leaseVerdict } from "../backends/kube-lease.js";
 import { labelValue, type PodObject } from "../backends/kube-pod.js";
+import { policiesPath } from "../backends/kube-relay.js";
 import { LABELS } from "../internal/labels.js";
 import { silentLogger, type Logger } from "../internal/logger.js";
 
@@ -15,7 +16,7 @@ export interface CleanupOptions {
 }
 
 export interface SweptResource {
-  readonly kind: "container" | "network" | "pod";
+  readonly kind: "container" | "network" | "pod" | "networkpolicy";
   readonly id: string;
   readonly name: string;
   /** Why it is (or would be) removed, or why it was kept. */
@@ -76,11 +77,11 @@ export async function cleanupResources(docker: Docker, options: CleanupOptions =
 /**
  * Deletes the pods labelled `org.llm-sandbox.managed=true` in the namespace whose owner process on this host is
  * gone, or whose owner's lease ran out (judged from any host), or all of them with `all`: pods of sessions whose
- * process was killed, or hangs, before it could delete them.
+ * process was killed, or hangs, before it could delete them. Then the NetworkPolicies of relayed pods that are gone.
  */
 export async function cleanupPods(options: CleanupOptions & KubeConnectOptions = {}): Promise<CleanupReport> {
   const target = await connectKube(options);
-  const pods = await kubeRequest<{ items?: PodObject[] }>(target.config, {
+  const listed = await kubeRequest<{ items?: PodObject[] }>(target.config, {
     method: "GET",
     path: podsPath(target.namespace),
     query: { labelSelector: `${LABELS.managed}=true` },
@@ -89,7 +90,7 @@ export async function cleanupPods(options: CleanupOptions & KubeConnectOptions =
   const { sweep, report } = sweeper(options);
   // Pod labels hold the host name as Kubernetes accepts label values.
   const host = labelValue(hostname());
-  for (const pod of pods.items ?? []) {
+  for (const pod of listed.items ?? []) {
     const name = pod.metadata?.name;
     if (!name) continue;
     // Either tells a pod is leaked: its owner on this host is gone, or (wherever and whatever the owner is, even a
@@ -101,8 +102,45 @@ export async function cleanupPods(options: CleanupOptions & KubeConnectOptions =
       kubeRequest(target.config, { method: "DELETE", path: podPath(target.namespace, name), query: { gracePeriodSeconds: 0 }, idempotent: true }),
     );
   }
+  const swept = new Set(report.removed.map((pod) => pod.name));
+  const pods = new Set((listed.items ?? []).map((pod) => `${target.namespace}/${pod.metadata?.name}`).filter((pod) => !swept.has(pod)));
+  await sweepPolicies(target, pods, sweep);
   return report;
 }
+
+/** A policy is created just before its pod: one without a pod for this long is left over, whoever made it. */
+const POLICY_GRACE_MS = 60_000;
+
+/**
+ * NetworkPolicies we made for relayed pods (named as their pod) whose pod is gone. A cluster's garbage collector
+ * deletes those the pod owned; this finds the rest (the owner died between creating the policy and the pod). Where
+ * our credentials may not list policies, nobody here made any: nothing to do.
+ */
+async function sweepPolicies(target: Awaited<ReturnType<typeof connectKube>>, pods: ReadonlySet<string>, sweep: Sweep): Promise<void> {
+  let policies: { items?: Array<{ metadata?: { name?: string; creationTimestamp?: string; labels?: Record<string, string> } }> };
+  try {
+    policies = await kubeRequest(target.config, { method: "GET", path: policiesPath(target.namespace), query: { labelSelector: `${LABELS.managed}=true` }, idempotent: true });
+  } catch (error) {
+    if (error instanceof KubeApiError && (error.status === 403 || error.status === 404)) return;
+    throw error;
+  }
+  for (const policy of policies.items ?? []) {
+    const name = policy.metadata?.name;
+    if (!name) continue;
+    const age = Date.now() - Date.parse(policy.metadata?.creationTimestamp ?? "");
+    const owner = ownerGone(policy.metadata?.labels ?? {}, labelValue(hostname()));
+    const verdict = pods.has(`${target.namespace}/${name}`)
+      ? { gone: false, reason: "its pod exists" }
+      : owner.gone || age >= POLICY_GRACE_MS
+        ? { gone: true, reason: `its pod is gone${owner.gone ? ` (${owner.reason})` : ""}` }
+        : { gone: false, reason: "its pod may be being created" };
+    await sweep("networkpolicy", name, `${target.namespace}/${name}`, verdict, () =>
+      kubeRequest(target.config, { method: "DELETE", path: `${policiesPath(target.namespace)}/${encodeURIComponent(name)}`, idempotent: true }),
+    );
+  }
+}
+
+type Sweep = ReturnType<typeof sweeper>["sweep"];
 
 /** Judges and removes labelled resources one at a time, recording each outcome; "already gone" counts as removed. */
 function sweeper(options: CleanupOptions) {
