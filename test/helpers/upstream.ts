@@ -80,7 +80,7 @@ export async function startUpstream(names: readonly string[]): Promise<Upstream>
   };
   try {
     await container.start();
-    const address = (await container.inspect()).NetworkSettings.IPAddress as string;
+    const address = ((await container.inspect()).NetworkSettings as unknown as { IPAddress: string }).IPAddress;
     const seen = async () => (await (await fetch(`http://${address}:8080/seen`)).json()) as Awaited<ReturnType<Upstream["seen"]>>;
     for (let tries = 0; ; tries++) {
       try {
