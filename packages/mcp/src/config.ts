@@ -36,6 +36,8 @@ interface Setting {
   readonly multiple?: boolean;
   /** The value's name in the help. */
   readonly arg?: string;
+  /** Messages do not repeat the text: a credential pasted in by mistake must not reach a log. */
+  readonly quiet?: boolean;
 }
 
 /** Every setting: its flag, its environment variable, how its text is read, and the help line. */
@@ -55,7 +57,7 @@ const SETTINGS = {
   "allow-host": { env: "LLM_SANDBOX_ALLOW_HOSTS", schema: list, multiple: true, arg: "<pattern>", help: "a host user code may reach (only these): api.example.com, *.example.com, db.internal:5432" },
   "deny-host": { env: "LLM_SANDBOX_DENY_HOSTS", schema: list, multiple: true, arg: "<pattern>", help: "host refused even when allowed" },
   "host-address": { env: "LLM_SANDBOX_HOST_ADDRESSES", schema: nameAddresses, multiple: true, arg: "<name=ip>", help: "static name (e.g. a private service) and its address" },
-  secret: { env: "LLM_SANDBOX_SECRETS", schema: secretSpecs, multiple: true, arg: "<NAME=ENV_VAR:hosts>", help: "$NAME in the sandbox is a placeholder the proxy swaps for $ENV_VAR's value on requests to hosts (variable: space-separated)" },
+  secret: { env: "LLM_SANDBOX_SECRETS", schema: secretSpecs, multiple: true, quiet: true, arg: "<NAME=ENV_VAR:hosts>", help: "$NAME in the sandbox is a placeholder the proxy swaps for $ENV_VAR's value on requests to hosts (variable: space-separated)" },
   "proxy-ca": { env: "LLM_SANDBOX_PROXY_CA", schema: list, multiple: true, arg: "<pem file>", help: "extra CA certificates the egress proxy trusts for upstreams" },
   "max-output-chars": { env: "LLM_SANDBOX_MAX_OUTPUT_CHARS", schema: count, help: "characters of stdout/stderr the model reads per run (default 20000)" },
   "session-idle-timeout": { env: "LLM_SANDBOX_SESSION_IDLE_TIMEOUT", schema: seconds, help: "seconds before an unused create_session session is closed (default 600)" },
@@ -106,7 +108,7 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
   const settings: Record<string, unknown> = {};
   /** Where each setting came from (its flag or variable), for messages. */
   const sources: Record<string, string> = {};
-  for (const [flag, { env: name, schema, multiple }] of ALL_SETTINGS) {
+  for (const [flag, { env: name, schema, multiple, quiet }] of ALL_SETTINGS) {
     const fromFlag = flags[flag];
     const raws = (fromFlag === undefined ? [env[name]] : [fromFlag].flat().map(String)).filter((raw): raw is string => raw !== undefined && raw.trim() !== "");
     if (raws.length === 0) continue;
@@ -115,7 +117,7 @@ export function parseCommand(argv: readonly string[], env: Readonly<Record<strin
     const values = raws.flatMap((raw) => {
       const result = schema.safeParse(raw.trim());
       if (result.success) return [result.data];
-      problems.push(`${sources[flag]}=${JSON.stringify(raw)}: ${result.error.issues.map((i) => i.message).join("; ")}`);
+      problems.push(`${sources[flag]}${quiet ? "" : `=${JSON.stringify(raw)}`}: ${result.error.issues.map((i) => i.message).join("; ")}`);
       return [];
     });
     if (values.length === raws.length) settings[flag] = multiple ? values.flat() : values[0];
