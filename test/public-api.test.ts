@@ -30,6 +30,7 @@ const EXPECTED: Record<string, { values: string[]; types: string[] }> = {
       "unregisterLanguageHandler",
       "MAX_TIMER_SECONDS",
       "SandboxContainer",
+      "CapabilityUnavailableError", "egressPolicySchema",
       "ArchiveError", "ArtifactSandboxSession", "CommandEmptyError", "CommandFailedError", "ConsoleOutput", "ContainerError",
       "EncodingErrors", "EngineUnavailableError", "ExecutionResult", "ExhaustionStrategy", "FileAccessError", "FileNotFoundError",
       "FileType", "ImageBuildError", "ImageNotFoundError", "ImagePullError", "InteractiveSandboxSession", "InvalidRegexPatternError",
@@ -45,6 +46,7 @@ const EXPECTED: Record<string, { values: string[]; types: string[] }> = {
     ],
     types: [
       "KernelChoice", "PlotSupport", "WarmInterpreter",
+      "EgressPolicy", "NetworkLogEntry", "ParsedEgressPolicy",
       "Executor", "ProgramRequest", "SessionLimits", "ContainerProcessRequest", "PrepareSettings", "LaunchRequest", "ProcessLauncher",
       "ProcessOutput", "ProcessRequest", "ProcessRunner", "ProgramRun", "ParsedSessionOptions",
       "ArtifactOptions", "ArtifactRunOptions", "ArtifactSessionOptions", "BackendSessionOptions", "ChartData", "ChartSeries",
@@ -59,7 +61,7 @@ const EXPECTED: Record<string, { values: string[]; types: string[] }> = {
   },
   "./tool": {
     values: [
-      "DEFAULT_MODEL_OUTPUT_CHARS", "DEFAULT_TOOL_NAME", "defaultSessionFactory", "describeSandboxTool", "executeTool", "formatToolResult",
+      "DEFAULT_MODEL_OUTPUT_CHARS", "DEFAULT_TOOL_NAME", "defaultSessionFactory", "describeNetworkPolicy", "describeSandboxTool", "executeTool", "formatToolResult",
       "fromSession", "modelContent", "modelImages", "parseToolInput", "perCall", "persistent", "pooled", "sandboxToolDefinition",
       "streamTool", "summarizeResult", "toolCallError", "toolInputJsonSchema", "toolInputSchema", "toolResultSummarySchema",
       "truncateForModel", "deleteSandboxFile", "listSandboxDirectory", "statSandboxFile", "checkTimerSeconds",
@@ -98,6 +100,8 @@ const KNOWN_FORGOTTEN = [
   "LanguagePresetRules <- LanguageHandler",
   // A public method of SecurityPattern takes the scanner's result; the scanner stays internal (issue 12, deliverable 3).
   "CodeScan <- SecurityPattern",
+  // A container's egress (its proxy and relay) is machinery: users reach it through setNetworkPolicy and networkLog.
+  "ContainerEgress <- SandboxContainer",
   // Structural `this` type of isInstance: nobody names it.
   "ErrorClass <- SandboxError",
 ];

@@ -1,5 +1,5 @@
 import { FileNotFoundError, type SandboxSession, ValidationError } from "@llm-sandbox/core";
-import { deleteSandboxFile, fromSession, listSandboxDirectory, statSandboxFile } from "@llm-sandbox/core/tool";
+import { deleteSandboxFile, describeNetworkPolicy, fromSession, listSandboxDirectory, statSandboxFile } from "@llm-sandbox/core/tool";
 import type { Experimental_SandboxFileStat, Experimental_SandboxProcess, Experimental_SandboxSession } from "ai";
 
 /** The AI SDK answers a missing path with a value (null, false), not an error. */
@@ -19,15 +19,16 @@ const whenMissing =
  */
 export function experimental_toSandboxSession(session: SandboxSession): Experimental_SandboxSession {
   // Described as the code tool describes a session, so the two never disagree on what "network" means.
-  const { workdir, network } = fromSession(session).info;
+  const info = fromSession(session).info;
+  const network = describeNetworkPolicy(info) ?? (info.network ? "The network is reachable." : "There is no network access.");
   const signalOf = (abortSignal: AbortSignal | undefined) => (abortSignal ? { signal: abortSignal } : {});
   const readBinaryFile = ({ path, abortSignal }: { path: string; abortSignal?: AbortSignal }) =>
     session.readFile(path, signalOf(abortSignal)).catch(whenMissing(null));
 
   return {
     description:
-      `An isolated Linux container (${session.language.name} image). Commands run with /bin/sh in ${workdir}, ` +
-      `and relative paths resolve against it. ${network ? "The network is reachable." : "There is no network access."}`,
+      `An isolated Linux container (${session.language.name} image). Commands run with /bin/sh in ${info.workdir}, ` +
+      `and relative paths resolve against it. ${network}`,
 
     async run({ command, workingDirectory, env, abortSignal }) {
       const output = await session.executeCommand(command, {

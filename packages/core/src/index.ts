@@ -28,6 +28,8 @@ export {
   SandboxPodmanSession,
 } from "./session/backend-sessions.js";
 export type { KubeConfigLike, ParsedSessionOptions, RuntimeConfigs, SessionOptions } from "./session/options.js";
+export { type EgressPolicy, egressPolicySchema, type ParsedEgressPolicy } from "./network/policy.js";
+export type { NetworkLogEntry } from "./network/network-log.js";
 export { createPoolManager, PoolManager } from "./pool/pool.js";
 export type { PooledContainerState } from "./pool/pool-container.js";
 export type { PoolManagerOptions, PoolStats } from "./pool/pool-options.js";

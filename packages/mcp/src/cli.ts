@@ -1,7 +1,7 @@
 // The `llm-sandbox-mcp` command. In stdio mode stdout carries the protocol: everything else goes to stderr.
 import { SandboxError } from "@llm-sandbox/core";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { parseCommand, USAGE } from "./config.js";
+import { loggableConfig, parseCommand, USAGE } from "./config.js";
 import { serveHttp } from "./http.js";
 import { createSandboxMcpServer, version } from "./server.js";
 
@@ -9,6 +9,7 @@ async function main(): Promise<void> {
   const command = parseCommand(process.argv.slice(2), process.env);
   if ("help" in command) return void process.stdout.write(`${USAGE}\n`);
   if ("version" in command) return void process.stdout.write(`${version}\n`);
+  if (command.verbose) console.error(`[llm-sandbox-mcp] configuration: ${loggableConfig(command)}`);
 
   let stop: () => Promise<void>;
   if (command.transport === "http") {

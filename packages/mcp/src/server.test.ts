@@ -116,3 +116,35 @@ describe("MCP server: the session idle timeout is a timer", () => {
     );
   });
 });
+
+describe("MCP server under a network policy", () => {
+  const TOKEN = "ghp_the-real-token-value";
+
+  it("tells the client the reachable hosts and secret names, never a value; openWorldHint only when a host is reachable", async () => {
+    const open = async (allow: string[]) => {
+      const sandbox = createSandboxMcpServer({
+        languages: ["python"],
+        runtimeConfigs: { network: { allow, secrets: { GITHUB_TOKEN: { value: TOKEN, hosts: ["api.github.com"] } } } },
+      });
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await sandbox.server.connect(serverSide);
+      const client = new Client({ name: "test-client", version: "0.0.0" });
+      await client.connect(clientSide);
+      const { tools } = await client.listTools();
+      const details = (await client.callTool({ name: "get_language_details", arguments: { language: "python" } })) as CallToolResult;
+      const seen = JSON.stringify({ tools, details, instructions: client.getInstructions() });
+      await client.close();
+      await sandbox.close();
+      const hint = (name: string) => tools.find((tool) => tool.name === name)?.annotations?.openWorldHint;
+      return { seen, details: details.structuredContent, hints: [hint("execute_code"), hint("run_in_session")] };
+    };
+    const reachable = await open(["api.github.com"]);
+    expect(reachable.hints).toEqual([true, true]);
+    expect(reachable.details).toMatchObject({ network: true, allowedHosts: ["api.github.com"], deniedHosts: [], secrets: [{ name: "GITHUB_TOKEN", hosts: ["api.github.com"] }] });
+    expect(reachable.seen).toContain("only these hosts can be reached, by name: api.github.com.");
+    expect(reachable.seen).not.toContain(TOKEN);
+    const closed = await open([]);
+    expect(closed.hints).toEqual([false, false]);
+    expect(closed.seen).not.toContain(TOKEN);
+  });
+});

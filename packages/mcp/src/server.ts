@@ -132,6 +132,8 @@ export function createSandboxMcpServer(options: SandboxMcpServerOptions = {}): S
           canInstallLibraries: Boolean(handler.installCommand) && provider.info.canInstall,
           plots: provider.info.plots,
           network: provider.info.network,
+          // Under a network policy: what it allows, and the secrets by name (the info never holds their values).
+          ...(provider.info.allowedHosts ? { allowedHosts: provider.info.allowedHosts, deniedHosts: provider.info.deniedHosts, secrets: provider.info.secrets } : {}),
           timeoutSeconds: provider.info.timeoutSeconds,
         });
       }),

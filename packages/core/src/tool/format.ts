@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { NetworkLogEntry } from "../network/network-log.js";
 import { type ExecutionResult, type PlotOutput, plotMimeType } from "../result.js";
 
 /** Characters of stdout (and of stderr) the model sees by default; the full text stays in the result. */
@@ -101,12 +102,27 @@ export function formatToolResult(result: ExecutionResult, options: ModelFormatOp
     lines.push(parts.join("; "));
   }
   if (result.plotsTruncated) lines.push("some plots were dropped (size or count limit)");
+  if (result.network) lines.push(...describeRefused(result.network));
   return lines.join("\n");
 }
 
 /** What the model gets for a run: the text, and the plot images to attach with it (none when `images` is off). */
 export function modelContent(result: ExecutionResult, options: ModelFormatOptions & { images: boolean }): { text: string; images: ModelImage[] } {
   return { text: formatToolResult(result, { ...options, imagesAttached: options.images }), images: options.images ? modelImages(result) : [] };
+}
+
+/** Refused hosts listed at most: enough to explain a 403 without flooding the conversation. */
+const MAX_REFUSED_HOSTS = 5;
+
+/** One line per host the network policy refused (its first refusal, with the reason), so the model sees why it failed. */
+function describeRefused(network: readonly NetworkLogEntry[]): string[] {
+  const refused = new Map<string, NetworkLogEntry>();
+  for (const entry of network) if (!entry.allowed && !refused.has(entry.host)) refused.set(entry.host, entry);
+  const lines = [...refused.values()]
+    .slice(0, MAX_REFUSED_HOSTS)
+    .map((entry) => `network: refused ${entry.kind === "dns" ? `the name lookup of ${entry.host}` : `${entry.host}:${entry.port}`} (${entry.reason ?? "not allowed"})`);
+  if (refused.size > MAX_REFUSED_HOSTS) lines.push(`network: ${refused.size - MAX_REFUSED_HOSTS} more host(s) refused`);
+  return lines;
 }
 
 function describePlot(plot: ToolResultSummary["plots"][number]): string {

@@ -2,7 +2,7 @@
  * `@llm-sandbox/core/tool`: the kit the agent-framework adapters are built from: the tool's input schema and
  * description, session providers, execution with progress, and the formatting of results for a model.
  */
-export { describeSandboxTool } from "./description.js";
+export { describeNetworkPolicy, describeSandboxTool } from "./description.js";
 export { executeTool, streamTool, toolCallError, type ToolCallOptions, type ToolProgress } from "./execute.js";
 export {
   deleteSandboxFile,

@@ -3,7 +3,7 @@ import { plotLanguages } from "../artifacts/capture.js";
 import type { LanguageHandler } from "../languages/handler.js";
 import { getLanguageHandler, supportedLanguages } from "../languages/registry.js";
 import type { ContainerSource } from "../container/source.js";
-import type { SessionOptions } from "../session/options.js";
+import type { ParsedSessionOptions, SessionOptions } from "../session/options.js";
 import { SandboxSession } from "../session/session.js";
 
 /** Builds the sessions a provider hands out. A plot-capturing or interactive session class plugs in here. */
@@ -14,8 +14,16 @@ export interface SandboxInfo {
   readonly languages: readonly LanguageHandler[];
   /** How sessions are reused between tool calls. */
   readonly reuse: "per-call" | "persistent" | "pool";
-  /** User code can reach the network. */
+  /** User code can reach the network: fully, or (with a network policy) at least one allowed host. */
   readonly network: boolean;
+  /**
+   * With a network policy only (`runtimeConfigs.network: { allow }`): the host patterns user code may reach
+   * ("api.github.com", "*.example.com", "db.internal:5432"), those refused even so, and the secrets by variable name
+   * with the hosts they are sent to. Never a secret's value: the model must not see it.
+   */
+  readonly allowedHosts?: readonly string[];
+  readonly deniedHosts?: readonly string[];
+  readonly secrets?: readonly { readonly name: string; readonly hosts: readonly string[] }[];
   /** Seconds one call may run. */
   readonly timeoutSeconds: number;
   readonly workdir: string;
@@ -73,15 +81,25 @@ function capturesPlots(plots: boolean | undefined, createSession: SessionFactory
 /** What the model is told, read from a session the provider makes: its options and the limits it enforces. */
 function describeSessions(session: SandboxSession, languages: readonly LanguageHandler[], reuse: SandboxInfo["reuse"], plots: boolean): SandboxInfo {
   const { options } = session;
-  const network = options.runtimeConfigs.network;
   return {
     languages,
     reuse,
-    network: network !== undefined && network !== false,
+    ...describeNetwork(options.runtimeConfigs.network),
     timeoutSeconds: session.limits.executionTimeout,
     workdir: options.workdir,
     canInstall: !options.skipEnvironmentSetup,
     plots,
+  };
+}
+
+/** The network as the model may know it: a policy's hosts and its secrets' names and hosts, never their values. */
+function describeNetwork(network: ParsedSessionOptions["runtimeConfigs"]["network"]): Pick<SandboxInfo, "network" | "allowedHosts" | "deniedHosts" | "secrets"> {
+  if (typeof network !== "object") return { network: network !== undefined && network !== false };
+  return {
+    network: network.allow.length > 0,
+    allowedHosts: [...network.allow],
+    deniedHosts: [...network.deny],
+    secrets: Object.entries(network.secrets).map(([name, secret]) => ({ name, hosts: [...secret.hosts] })),
   };
 }
 

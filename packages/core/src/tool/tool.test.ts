@@ -15,6 +15,7 @@ import { describeSandboxTool } from "./description.js";
 import { executeTool, streamTool, toolCallError } from "./execute.js";
 import { formatToolResult, modelImages, summarizeResult, truncateForModel } from "./format.js";
 import { parseToolInput, toolInputJsonSchema } from "./input.js";
+import { sandboxToolDefinition } from "./options.js";
 import { perCall, type SandboxInfo, type SessionProvider } from "./providers.js";
 
 const png: PlotOutput = { format: "png", contentBase64: "iVBORw0KGgo=", width: 640, height: 480, filename: "000001.png" };
@@ -149,6 +150,77 @@ describe("tool description", () => {
     expect(text).toContain("can reach the network");
     expect(text).toContain("variables do not carry over");
     expect(text).toContain("Libraries cannot be installed");
+  });
+});
+
+describe("tool contract under a network policy", () => {
+  const SECRET = "ghp_real-secret-value-1234";
+  const policy = {
+    allow: ["api.github.com", "*.githubusercontent.com", "db.internal:5432"],
+    deny: ["uploads.github.com"],
+    secrets: { GITHUB_TOKEN: { value: SECRET, hosts: ["api.github.com"] } },
+    hosts: { "db.internal": "10.1.2.3" },
+  };
+
+  it("tells the model the hosts it can reach and the secrets by name, never the value", () => {
+    const definition = sandboxToolDefinition({ sessions: perCall({ languages: ["python"], runtimeConfigs: { network: policy } }) });
+    const { info } = definition.provider;
+    expect(info).toMatchObject({
+      network: true,
+      allowedHosts: policy.allow,
+      deniedHosts: ["uploads.github.com"],
+      secrets: [{ name: "GITHUB_TOKEN", hosts: ["api.github.com"] }],
+    });
+    expect(definition.description).toContain("only these hosts can be reached, by name: api.github.com, *.githubusercontent.com, db.internal:5432.");
+    expect(definition.description).toContain("Always refused: uploads.github.com.");
+    expect(definition.description).toContain("GITHUB_TOKEN (for api.github.com)");
+    expect(definition.description).toContain("holds a placeholder, not the real value");
+    expect(definition.description).toContain("Library installation follows the same network rules");
+    for (const shown of [definition.description, JSON.stringify(info), JSON.stringify(definition.parameters)]) expect(shown).not.toContain(SECRET);
+  });
+
+  it("a policy that allows nothing is no network (MCP's openWorldHint), and plain networks keep their wording", () => {
+    const closed = perCall({ languages: ["python"], runtimeConfigs: { network: { allow: [], secrets: policy.secrets } } }).info;
+    expect(closed).toMatchObject({ network: false, allowedHosts: [] });
+    expect(describeSandboxTool(closed)).toContain("no network access: the network policy allows no host");
+    expect(describeSandboxTool(closed)).not.toContain(SECRET);
+    expect(perCall({ languages: ["python"], runtimeConfigs: { network: true } }).info).not.toHaveProperty("allowedHosts");
+    expect(describeSandboxTool({ ...info, network: true })).toBe(describeSandboxTool({ ...info, network: true, secrets: [] }));
+  });
+
+  it("a policy refused at configuration names the problem, not the secret's value", () => {
+    const bad = { allow: ["api.github.com"], secrets: { GITHUB_TOKEN: { value: SECRET, hosts: ["10.0.0.1"] } } };
+    const error = (() => {
+      try {
+        perCall({ languages: ["python"], runtimeConfigs: { network: bad } });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(ValidationError.isInstance(error)).toBe(true);
+    expect(error?.message).toContain("raw IP addresses cannot be allowed");
+    expect(error?.message).not.toContain(SECRET);
+  });
+
+  it("the run's result shows each refused host once, with the reason; allowed attempts are not listed", () => {
+    const entry = (host: string, port: number, allowed: boolean, reason?: string, kind: "dns" | "https" = "https") =>
+      ({ at: "2025-01-01T00:00:00.000Z", host, port, kind, allowed, ...(reason ? { reason } : {}), bytesIn: 0, bytesOut: 0 }) as const;
+    const result = new ExecutionResult({
+      exitCode: 1,
+      network: [
+        entry("api.github.com", 443, true),
+        entry("evil.example", 53, false, "not in the allow-list", "dns"),
+        entry("uploads.github.com", 443, false, 'denied by "uploads.github.com"'),
+        entry("uploads.github.com", 443, false, 'denied by "uploads.github.com"'),
+        entry("evil.example", 443, false, "not in the allow-list"),
+      ],
+    });
+    expect(formatToolResult(result).split("\n").slice(2)).toEqual([
+      "network: refused the name lookup of evil.example (not in the allow-list)",
+      'network: refused uploads.github.com:443 (denied by "uploads.github.com")',
+    ]);
+    const many = new ExecutionResult({ exitCode: 1, network: Array.from({ length: 7 }, (_, i) => entry(`h${i}.example`, 443, false, "not in the allow-list")) });
+    expect(formatToolResult(many).split("\n").slice(-2)).toEqual(["network: refused h4.example:443 (not in the allow-list)", "network: 2 more host(s) refused"]);
   });
 });
 
