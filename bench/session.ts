@@ -1,17 +1,9 @@
 // Session latency against the engine floor, measured side by side in one run (issue 2's goals).
 import { createSession } from "@llm-sandbox/core";
-import { docker, IMAGE, Labels, rawExec, withFloorContainer } from "./floor.ts";
+import { dockerRunTrue, rawExec, withFloorContainer } from "./floor.ts";
 import { ms, printTable, samples } from "./stats.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
-
-/** What `docker run --rm IMAGE true` does, through the Engine API. */
-async function dockerRunTrue() {
-  const container = await docker.createContainer({ Image: IMAGE, Cmd: ["true"], Labels });
-  await container.start();
-  await container.wait();
-  await container.remove({ force: true });
-}
 
 await withFloorContainer(async (floorContainer) => {
   const execTrue = await samples(RUNS, () => rawExec(floorContainer, ["true"]));
