@@ -1,7 +1,8 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { Agent, createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import type { Socket } from "node:net";
 import { type Duplex } from "node:stream";
-import { createSecureContext, rootCertificates, TLSSocket } from "node:tls";
+import { createSecureContext, rootCertificates, type SecureContext, TLSSocket } from "node:tls";
 import { type CertificateAuthority, createCertificateAuthority } from "./certs.js";
 import { DNS_TYPE, dnsResponse, parseDnsQuery } from "./dns.js";
 import { forwardRequest, refuse } from "./http-forward.js";
@@ -37,14 +38,16 @@ export class EgressProxy {
   readonly #http = createServer({ requireHostHeader: false }, (request, response) => void this.#onRequest(request, response));
   readonly #connections = new WeakMap<object, HttpConnection>();
   readonly #open = new Set<Duplex | Socket>();
+  /** Server contexts for hosts whose TLS is opened here, by host: made once, the certificate is the costly part. */
+  readonly #contexts = new Map<string, SecureContext>();
   #ca: CertificateAuthority | undefined;
   #rules: EgressRules;
-  #trusted: string[] | undefined;
+  #agents: { http: Agent; https: HttpsAgent };
   #mux: RelayMux | undefined;
 
   constructor(policy: ParsedEgressPolicy) {
     this.#rules = new EgressRules(policy);
-    this.#trusted = trustedCas(policy);
+    this.#agents = upstreamAgents(policy);
     this.#placeholders.for(Object.keys(policy.secrets));
     this.#http.on("connect", (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#onConnect(request, socket, head));
   }
@@ -79,8 +82,11 @@ export class EgressProxy {
 
   /** Applies to new connections and lookups; open connections keep going. */
   setPolicy(policy: ParsedEgressPolicy): void {
+    if (policy.caCerts.join() !== this.policy.caCerts.join()) {
+      // Requests under way finish on the old agents; their idle connections time out.
+      this.#agents = upstreamAgents(policy);
+    }
     this.#rules = new EgressRules(policy);
-    this.#trusted = trustedCas(policy);
     this.#placeholders.for(Object.keys(policy.secrets));
     this.#mux?.listen(this.ports);
   }
@@ -94,6 +100,8 @@ export class EgressProxy {
   close(): void {
     for (const stream of this.#open) stream.destroy();
     this.#open.clear();
+    this.#agents.http.destroy();
+    this.#agents.https.destroy();
     this.#http.close();
   }
 
@@ -167,7 +175,7 @@ export class EgressProxy {
     }
     const entry = this.log.record({ host, port, kind, allowed: true });
     const { substitutions, body } = this.#secretsFor(host);
-    await forwardRequest(request, response, path, { host, port, secure, decision, substitutions, body, ca: this.#trusted, entry });
+    await forwardRequest(request, response, path, { host, port, secure, decision, substitutions, body, agent: secure ? this.#agents.https : this.#agents.http, entry });
   }
 
   #onConnect(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -212,7 +220,7 @@ export class EgressProxy {
         client.unshift(first);
         const opened = new TLSSocket(client as Socket, {
           isServer: true,
-          secureContext: createSecureContext(this.#issue(host)),
+          secureContext: this.#serverContext(host),
           ALPNProtocols: ["http/1.1"],
         });
         opened.on("error", () => client.destroy());
@@ -253,10 +261,14 @@ export class EgressProxy {
     upstream.pipe(client);
   }
 
-  #issue(host: string) {
-    this.caCertificate;
-    const { certPem, keyPem } = this.#ca!.issue([host]);
-    return { cert: certPem, key: keyPem };
+  #serverContext(host: string): SecureContext {
+    let context = this.#contexts.get(host);
+    if (!context) {
+      this.caCertificate;
+      const { certPem, keyPem } = this.#ca!.issue([host]);
+      this.#contexts.set(host, (context = createSecureContext({ cert: certPem, key: keyPem })));
+    }
+    return context;
   }
 
   #secretsFor(host: string): { substitutions: Substitution[]; body: boolean } {
@@ -282,9 +294,13 @@ function kindOf(port: number): NetworkLogEntry["kind"] {
   return port === 443 ? "https" : port === 80 ? "http" : "tcp";
 }
 
-/** Node's CAs plus the policy's, or undefined for Node's alone. */
-function trustedCas(policy: ParsedEgressPolicy): string[] | undefined {
-  return policy.caCerts.length ? [...rootCertificates, ...policy.caCerts] : undefined;
+/** Connections to upstreams, kept between requests; HTTPS trusts Node's CAs plus the policy's. */
+function upstreamAgents(policy: ParsedEgressPolicy): { http: Agent; https: HttpsAgent } {
+  const keep = { keepAlive: true, maxSockets: 32, timeout: 30_000 };
+  return {
+    http: new Agent(keep),
+    https: new HttpsAgent({ ...keep, ...(policy.caCerts.length ? { ca: [...rootCertificates, ...policy.caCerts] } : {}) }),
+  };
 }
 
 const HTTP_METHOD = /^[A-Z]{3,10} /;

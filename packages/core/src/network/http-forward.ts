@@ -1,5 +1,5 @@
-import { type IncomingMessage, request as httpRequest, type ServerResponse } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { type Agent, type IncomingMessage, request as httpRequest, type ServerResponse } from "node:http";
+import { type Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { NetworkLogEntry } from "./network-log.js";
 import type { EgressDecision } from "./policy.js";
 import { type Substitution, substitute, substituteBytes } from "./secrets.js";
@@ -22,8 +22,8 @@ export interface ForwardTarget {
   readonly substitutions: readonly Substitution[];
   /** Also rewrite bodies. */
   readonly body: boolean;
-  /** CAs trusted for upstreams (Node's own plus the policy's). */
-  readonly ca: readonly string[] | undefined;
+  /** Keeps upstream connections for the next request (TLS handshakes are the costly part); trusts the policy's CAs. */
+  readonly agent: Agent | HttpsAgent;
   readonly entry: Mutable<NetworkLogEntry>;
 }
 
@@ -70,9 +70,9 @@ export async function forwardRequest(request: IncomingMessage, response: ServerR
     method: request.method,
     path: substitute(path, substitutions),
     headers,
-    agent: false,
+    agent: target.agent,
     // The certificate is checked for `servername`: the name the policy allowed, not the address dialled.
-    ...(target.secure ? { servername: target.host, ...(target.ca ? { ca: [...target.ca] } : {}) } : {}),
+    ...(target.secure ? { servername: target.host } : {}),
   });
   await new Promise<void>((resolve) => {
     upstream.once("response", (answer) => {

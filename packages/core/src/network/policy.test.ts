@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EgressRules, egressPolicySchema, isPublicAddress } from "./policy.js";
 
@@ -37,6 +40,19 @@ describe("egress policy", () => {
     const policy = rules({ allow: ["*.github.com"], secrets: { GH: { value: "v", hosts: ["api.github.com"] }, ALL: { value: "w", hosts: ["*.github.com"], body: true } } });
     expect(policy.secretsFor("api.github.com")).toEqual([["GH", "v", false], ["ALL", "w", true]]);
     expect(policy.secretsFor("uploads.github.com")).toEqual([["ALL", "w", true]]);
+  });
+
+  it("reads caCerts given as files, and names one that is neither PEM nor a readable file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "policy-ca-"));
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    writeFileSync(join(dir, "ca.pem"), pem);
+    try {
+      expect(egressPolicySchema.parse({ caCerts: [join(dir, "ca.pem"), pem] }).caCerts).toEqual([pem, pem]);
+      const parsed = egressPolicySchema.safeParse({ caCerts: [join(dir, "missing.pem")] });
+      expect(JSON.stringify(parsed.error?.issues)).toContain("neither PEM text nor a readable PEM file");
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 
   it("does not echo a secret's value in a validation error", () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
 
@@ -76,8 +77,21 @@ export const egressPolicySchema = z.strictObject({
     .record(hostName, z.string().refine((address) => isIP(address) !== 0, { message: "expected an IPv4 or IPv6 address" }))
     .default({}),
   /** Extra CAs (PEM text or file paths) the proxy trusts for upstreams, besides Node's own. */
-  caCerts: z.array(z.string().min(1)).default([]),
+  caCerts: z.array(z.string().min(1).transform(pemText)).default([]),
 });
+
+/** A CA given as PEM text or as the path of a PEM file: its text, read once, when the policy is parsed. */
+function pemText(source: string, context: z.RefinementCtx): string {
+  if (source.includes("-----BEGIN CERTIFICATE-----")) return source;
+  try {
+    const text = readFileSync(source, "utf8");
+    if (text.includes("-----BEGIN CERTIFICATE-----")) return text;
+  } catch {
+    // reported below
+  }
+  context.addIssue({ code: "custom", message: `caCerts: ${source} is neither PEM text nor a readable PEM file` });
+  return z.NEVER;
+}
 
 /** A network policy as users write it. */
 export type EgressPolicy = z.input<typeof egressPolicySchema>;
