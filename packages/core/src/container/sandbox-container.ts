@@ -83,6 +83,7 @@ export class SandboxContainer {
   #untrackExit: (() => void) | undefined;
   #removed: Promise<void> | undefined;
   #gone: ContainerError | undefined;
+  #networkReady: Promise<void> | undefined;
 
   private constructor(init: ContainerInit) {
     this.backend = init.backend;
@@ -97,8 +98,8 @@ export class SandboxContainer {
 
   /**
    * Creates a container from `spec`; it is removed at process exit if nobody removed it before. A "relayed" spec
-   * gets its egress proxy, for `egressPolicy`: the proxy's variables (and its CA's) join the environment, and the
-   * relay is running when this resolves.
+   * gets its egress proxy, for `egressPolicy`: the proxy's variables (and its CA's) join the environment; the relay
+   * starts meanwhile, and every process waits for it (a relay that cannot start fails the first one).
    */
   static async create(init: {
     backend: BackendAdapter;
@@ -114,12 +115,9 @@ export class SandboxContainer {
     const container = new SandboxContainer({ ...init, id, created: true, user: spec.user, network: spec.network, egress });
     container.#untrackExit = onProcessExit({ dispose: () => container.remove(), disposeSync: () => backend.removeSync?.(id) });
     if (egress) {
-      try {
-        await egress.start(id);
-      } catch (error) {
-        await container.remove().catch(() => {});
-        throw error;
-      }
+      // Set-up steps go on while the relay starts: only what they run needs it.
+      container.#networkReady = egress.start(id);
+      container.#networkReady.catch(() => {});
     }
     return container;
   }
@@ -152,6 +150,7 @@ export class SandboxContainer {
       // A policy changed at run time may name secrets the container's own environment has no placeholder for.
       ...(this.egress ? { env: { ...this.egress.proxy.environment(), ...request.env } } : {}),
     };
+    await this.#networkReady;
     let result: ProcessOutput;
     try {
       result = await runProcess(this.backend, this.id, process, options.launcher ? this.launcher : undefined);
