@@ -1,5 +1,7 @@
 // The egress policy's costs against a networked session and the engine floor, side by side in one run (issue 14's
 // benchmark): what a policy adds to open(), and the latency of an allowed request through the egress proxy.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { createSession, type SessionOptions } from "@llm-sandbox/core";
 import { type Container, dockerRunTrue, docker, IMAGE, rawExec, withContainer, withFloorContainer } from "./floor.ts";
@@ -12,34 +14,21 @@ const SECRET = "bench-real-token";
 const WARM_UP = 3;
 
 /**
- * The upstream: a CA and a leaf for HOST made with the image's openssl (the library's own CA code is internal), then
- * HTTP on 80 and HTTPS on 443 answering whether the Authorization header carried the real secret. It prints the CA
- * and "ready", and ends when its stdin closes (withContainer holds it).
+ * The upstream: the egress tests' program (test/fixtures/upstream-server.py: HTTP on 80, HTTPS on 443, answering
+ * with the hash of the Authorization header it got), with a CA and a leaf for HOST made by the image's openssl (the
+ * library's own CA code is internal). It prints the CA and "ready", and ends when its stdin closes (withContainer
+ * holds it).
  */
+const SERVER = readFileSync(new URL("../test/fixtures/upstream-server.py", import.meta.url), "utf8");
 const CERTS = [
   'cd /tmp && K="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"',
   "openssl req -x509 $K -keyout ca.key -out ca.pem -subj /CN=bench-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null",
   `openssl req -x509 $K -CA ca.pem -CAkey ca.key -keyout leaf.key -out leaf.pem -subj /CN=${HOST} -addext subjectAltName=DNS:${HOST} -addext basicConstraints=critical,CA:FALSE -addext keyUsage=critical,digitalSignature -addext extendedKeyUsage=serverAuth 2>/dev/null`,
-  'exec python3 -c "$1"',
+  '{ UPSTREAM_CERT=/tmp/leaf.pem UPSTREAM_KEY=/tmp/leaf.key python3 -c "$1" </dev/null & }',
+  // "ready" once it listens (8080 is bound last).
+  `until python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8080))' 2>/dev/null; do sleep 0.1; done`,
+  "cat ca.pem && echo ready && cat >/dev/null",
 ].join(" && ");
-const SERVER = `
-import http.server, json, os, ssl, sys, threading
-class Echo(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        real = self.headers.get("authorization") == "Bearer " + os.environ["BENCH_SECRET"]
-        body = json.dumps({"auth": "real" if real else "other"}).encode()
-        self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers(); self.wfile.write(body)
-    def log_message(self, *args): pass
-def serve(port, tls):
-    server = http.server.ThreadingHTTPServer(("0.0.0.0", port), Echo)
-    if tls:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); context.load_cert_chain("leaf.pem", "leaf.key")
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-serve(80, False); serve(443, True)
-print(open("ca.pem").read() + "ready", flush=True)
-sys.stdin.read()
-`;
 
 /** The upstream's output up to "ready": its CA certificate. */
 async function upstreamCa(container: Container, attached: NodeJS.ReadWriteStream): Promise<string> {
@@ -68,7 +57,7 @@ for _ in range(${WARM_UP}): get()
 ms = []
 for _ in range(${n}):
     started = time.perf_counter(); seen = get(); ms.append((time.perf_counter() - started) * 1000)
-print(json.dumps({"ms": ms, "auth": seen["auth"]}))
+print(json.dumps({"ms": ms, "auth": seen["authorization_sha256"]}))
 `;
 
 async function openClose(options: SessionOptions) {
@@ -84,7 +73,8 @@ async function measureRequests(options: SessionOptions, auth: "real" | "other") 
       const result = await session.run(requests(`${scheme}://${HOST}/`, RUNS));
       if (result.exitCode !== 0) throw new Error(`${scheme} requests failed: ${result.stderr}`);
       const seen = JSON.parse(result.stdout) as { ms: number[]; auth: string };
-      if (seen.auth !== auth) throw new Error(`${scheme}: the upstream saw an Authorization header that is ${seen.auth}, expected ${auth}`);
+      const real = seen.auth === createHash("sha256").update(`Bearer ${SECRET}`).digest("hex");
+      if (real !== (auth === "real")) throw new Error(`${scheme}: the upstream ${real ? "got" : "did not get"} the real secret, expected ${auth}`);
       return seen.ms;
     };
     return { https: await measure("https"), http: await measure("http") };
@@ -93,7 +83,7 @@ async function measureRequests(options: SessionOptions, auth: "real" | "other") 
   }
 }
 
-const upstream = { Image: IMAGE, User: "0", Entrypoint: ["sh", "-c", CERTS, "sh", SERVER], Env: [`BENCH_SECRET=${SECRET}`], HostConfig: { Init: true } };
+const upstream = { Image: IMAGE, User: "0", Entrypoint: ["sh", "-c", CERTS, "sh", SERVER], HostConfig: { Init: true } };
 await withContainer(upstream, async (container, attached) => {
   const ca = await upstreamCa(container, attached);
   const ip = (await container.inspect()).NetworkSettings.Networks.bridge!.IPAddress;

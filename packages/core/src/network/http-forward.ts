@@ -22,7 +22,7 @@ export interface ForwardTarget {
   readonly substitutions: readonly Substitution[];
   /** Also rewrite bodies. */
   readonly body: boolean;
-  /** Keeps upstream connections for the next request (TLS handshakes are the costly part); trusts the policy's CAs. */
+  /** Opens upstream connections (HTTPS: trusting the policy's CAs too). */
   readonly agent: Agent | HttpsAgent;
   readonly entry: Mutable<NetworkLogEntry>;
 }

@@ -1,9 +1,8 @@
 import fc from "fast-check";
-import net, { type AddressInfo } from "node:net";
-import tls from "node:tls";
 import { beforeAll, describe, expect, it } from "vitest";
 import { chunked } from "../../../../test/helpers/fuzz.js";
 import { readServerName, type ServerNameResult } from "./sni.js";
+import { captureClientHello } from "../../../../test/helpers/client-hello.js";
 
 /**
  * Property tests of `readServerName` on hostile first bytes: it never throws, names only come from handshake
@@ -26,30 +25,6 @@ function checkStream(bytes: Uint8Array, cuts: readonly number[]): ServerNameResu
     if (early.status !== "incomplete") expect(early).toEqual(final);
   }
   return final;
-}
-
-/** The first flight of `tls.connect` (see sni.test.ts, which checks the capture itself). */
-async function captureClientHello(options: tls.ConnectionOptions): Promise<Buffer> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const captured = new Promise<Buffer>((resolve) =>
-    server.once("connection", (socket) => {
-      let bytes = Buffer.alloc(0);
-      socket.on("data", (chunk: Buffer) => {
-        bytes = Buffer.concat([bytes, chunk]);
-        // One record holds the whole hello for these options; resolve once it is all here.
-        if (bytes.length >= 5 && bytes.length >= 5 + bytes.readUInt16BE(3)) resolve(bytes);
-      });
-    }),
-  );
-  const client = tls.connect({ host: "127.0.0.1", port: (server.address() as AddressInfo).port, ...options });
-  client.on("error", () => {});
-  try {
-    return await captured;
-  } finally {
-    client.destroy();
-    server.close();
-  }
 }
 
 /** Handshake bytes as records with the given fragment sizes (the last record takes what is left). */
