@@ -73,13 +73,13 @@ export class DockerBackend implements BackendAdapter {
       if (installNetwork) await this.docker.getNetwork(installNetwork).disconnect({ Container: container.id });
       const [seeds] = await Promise.all([
         this.imageSeeds(container, spec),
-        relay?.start().then(
+        relay
+          ?.start()
           // Before the sandbox starts: the relay keeps only loopback.
-          () => relayNetwork !== "none" && this.docker.getNetwork(relayNetwork).disconnect({ Container: relay.id }),
-          (error: unknown) => {
+          .then(() => relayNetwork !== "none" && this.docker.getNetwork(relayNetwork).disconnect({ Container: relay.id }))
+          .catch((error: unknown) => {
             throw this.failure(error, "Cannot start the relay container");
-          },
-        ),
+          }),
       ]);
       await container.start();
       for (const [path, archive] of seeds) if (archive) await this.seedDirectory(container.id, path, archive, spec.user);
