@@ -72,7 +72,10 @@ export type NetworkPolicy =
 export interface RelaySpec {
   /** Its image: any with the relay's interpreter (perl-base is in every Debian image); made available like the sandbox's. */
   readonly image: string;
-  /** Labels for the sidecar (and, on Kubernetes, the generated NetworkPolicy); the sandbox's own labels are added. */
+  /**
+   * Labels for the sidecar (and, on Kubernetes, the generated NetworkPolicy). The adapter adds the sandbox's ownership
+   * labels (the reaper and cleanup sweep a relay like a sandbox), not the ones pools and sessions find sandboxes by.
+   */
   readonly labels: Readonly<Record<string, string>>;
 }
 

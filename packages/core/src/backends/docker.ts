@@ -62,6 +62,14 @@ export class DockerBackend implements BackendAdapter {
           throw this.failure(error, "Cannot create the relay container");
         })
       : undefined;
+    // Started while the sandbox is created; before the sandbox starts, it keeps only loopback.
+    const relayStarted = relay
+      ?.start()
+      .then(() => relayNetwork !== "none" && this.docker.getNetwork(relayNetwork).disconnect({ Container: relay.id }))
+      .catch((error: unknown) => {
+        throw this.failure(error, "Cannot start the relay container");
+      });
+    relayStarted?.catch(() => {}); // awaited below, or the create failed first
     let container: Docker.Container | undefined;
     try {
       const networkMode = relay ? `container:${relay.id}` : network.mode === "attached" ? network.network : (installNetwork ?? "none");
@@ -73,13 +81,7 @@ export class DockerBackend implements BackendAdapter {
       if (installNetwork) await this.docker.getNetwork(installNetwork).disconnect({ Container: container.id });
       const [seeds] = await Promise.all([
         this.imageSeeds(container, spec),
-        relay
-          ?.start()
-          // Before the sandbox starts: the relay keeps only loopback.
-          .then(() => relayNetwork !== "none" && this.docker.getNetwork(relayNetwork).disconnect({ Container: relay.id }))
-          .catch((error: unknown) => {
-            throw this.failure(error, "Cannot start the relay container");
-          }),
+        relayStarted,
       ]);
       await container.start();
       for (const [path, archive] of seeds) if (archive) await this.seedDirectory(container.id, path, archive, spec.user);
@@ -89,6 +91,7 @@ export class DockerBackend implements BackendAdapter {
     } catch (error) {
       // The sandbox first: Podman refuses to remove a container whose namespace another one uses.
       await container?.remove({ force: true }).catch(() => {});
+      await relayStarted?.catch(() => {});
       await relay?.remove({ force: true }).catch(() => {});
       throw error;
     }
