@@ -85,7 +85,10 @@ describe.each([
       expect((await owned(docker, made)).containers).toBeGreaterThanOrEqual(3);
     } finally {
       const filters = { label: [`${LABELS.owner}=${made.owner}`] };
-      for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true });
+      // Relays last: Podman refuses to remove one while the sandbox in its namespace exists.
+      const containers = await docker.listContainers({ all: true, filters });
+      containers.sort((a, b) => Number(a.Labels[LABELS.relay] === "true") - Number(b.Labels[LABELS.relay] === "true"));
+      for (const c of containers) await docker.getContainer(c.Id).remove({ force: true, v: true });
       await docker.getNetwork(made.network).remove();
       await docker.getVolume(made.volume).remove();
     }
