@@ -81,7 +81,8 @@ export class ContainerEgress {
     );
     void ended.then((how) => {
       mux.close();
-      ready.reject(new ContainerError(`The sandbox's network relay did not start (${how}): ${stderr.trim()}`));
+      const hint = how === "exit code 127" ? " (the relay runs perl from the sandbox's image: use an image that has it)" : "";
+      ready.reject(new ContainerError(`The sandbox's network relay did not start (${how})${hint}: ${stderr.trim()}`));
       if (this.#stopped.signal.aborted || this.#mux !== mux) return;
       if (this.#restarts++ >= RELAY_RESTARTS) {
         this.logger.warn(`egress relay ended (${how}) ${RELAY_RESTARTS} times; the sandbox has no network now`);
