@@ -107,6 +107,14 @@ export interface ContainerSpec {
    * that can also enforce it (Kubernetes' activeDeadlineSeconds) does, for when the owner died first.
    */
   readonly lifetimeSeconds?: number;
+  /**
+   * The isolation tier: "container" (the default: the engine's default runtime, runc) or "gvisor" (runsc: a kernel of its own in
+   * user space between the sandbox and the host's). Docker and Podman pick the runtime of `gvisor.ts` for the network
+   * mode; Kubernetes sets the pod's runtimeClassName.
+   */
+  readonly isolation?: "container" | "gvisor";
+  /** An OCI runtime (Docker, Podman) or RuntimeClass (Kubernetes) by name, instead of the one `isolation` picks. */
+  readonly runtime?: string;
   /** Backend-specific settings merged into the engine's create request (documented per backend). */
   readonly passthrough?: Readonly<Record<string, unknown>>;
 }

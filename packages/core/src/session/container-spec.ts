@@ -104,6 +104,8 @@ export function secureContainerSpec(
     readOnlyRootfs: configs.readOnly ?? !persistent,
     tmpfs,
     network,
+    isolation: configs.isolation ?? "container",
+    ...(configs.runtime ? { runtime: configs.runtime } : {}),
     ...(options.sessionTimeout ? { lifetimeSeconds: options.sessionTimeout } : {}),
     ...(configs.passthrough ? { passthrough: configs.passthrough } : {}),
   };

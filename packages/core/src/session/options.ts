@@ -51,6 +51,13 @@ export const runtimeConfigsSchema = z.strictObject({
    * the names it allows, through the library's egress proxy, with secrets the sandbox never sees (docs/network.md).
    */
   network: z.union([z.boolean(), z.string().min(1), egressPolicySchema]).optional(),
+  /**
+   * The isolation tier: "container" (default: the engine's runc) or "gvisor" (runsc, a user-space kernel between the
+   * sandbox and the host's; `npx llm-sandbox setup --gvisor` installs it). See the README's "Isolation tiers".
+   */
+  isolation: z.enum(["container", "gvisor"]).optional(),
+  /** An OCI runtime the engine knows (Kata, a runsc flavour), or on Kubernetes a RuntimeClass, by name. */
+  runtime: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "expected a runtime name").optional(),
   /** Read-only root filesystem. Default true (false when committing the container). */
   readOnly: z.boolean().optional(),
   /** Size of the in-memory workdir. Default: half the memory limit (1 GiB without one); false = the container's own filesystem. */
