@@ -148,8 +148,9 @@ export interface ExecOutcome {
   readonly exitCode: number;
 }
 
-/** How container runtimes (OCI) say the program to exec does not exist: exit code 127, as a shell would give. */
-export const PROGRAM_NOT_FOUND = /executable file not found|exec: "[^"]*": stat [^:]*: no such file or directory/i;
+/** How container runtimes (runc, crun, runsc) say the program to exec does not exist: exit code 127, as a shell would give. */
+export const PROGRAM_NOT_FOUND =
+  /executable file not found|exec: "[^"]*": stat [^:]*: no such file or directory|error finding executable "[^"]*" in PATH|failed to load [^:]*: no such file or directory/i;
 
 /**
  * What stderr says when the program to exec does not exist, the same on every engine (their own wordings differ):

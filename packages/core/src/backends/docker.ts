@@ -6,6 +6,7 @@ import { type SandboxBackend, SandboxBackend as Backends } from "../enums.js";
 import { ContainerError, EngineUnavailableError, SandboxAbortError, SandboxError } from "../errors.js";
 import { buildDockerfile, prepareImage } from "../images/builder.js";
 import { LABELS } from "../internal/labels.js";
+import { engineRuntime, missingRuntime } from "./gvisor.js";
 import type { Logger } from "../internal/logger.js";
 import { type AttachedContainer, type BackendAdapter, type ContainerSpec, type ExecOutcome, type ExecRequest, FREE_SLOTS_SIGNAL, KEEP_ALIVE_NAME, PROGRAM_NOT_FOUND, programNotFound } from "./backend.js";
 import { describeEndpoint } from "./engine-client.js";
@@ -75,7 +76,7 @@ export class DockerBackend implements BackendAdapter {
       const networkMode = relay ? `container:${relay.id}` : network.mode === "attached" ? network.network : (installNetwork ?? "none");
       const options = await this.createOptions(spec, networkMode, relay?.id);
       container = await this.docker.createContainer(options).catch((error: unknown) => {
-        throw this.failure(error, "Cannot create the container");
+        throw missingRuntime(error, options.HostConfig?.Runtime) ?? this.failure(error, "Cannot create the container");
       });
       // Disconnect before start: user code never runs with the install network attached.
       if (installNetwork) await this.docker.getNetwork(installNetwork).disconnect({ Container: container.id });
@@ -129,6 +130,7 @@ export class DockerBackend implements BackendAdapter {
   /** The engine's create request for `spec` on `networkMode`, with `passthrough` merged in. */
   protected async createOptions(spec: ContainerSpec, networkMode: string, relay?: string): Promise<Docker.ContainerCreateOptions> {
     const { HostConfig: extraHostConfig, ...extraTop } = (spec.passthrough ?? {}) as { HostConfig?: object };
+    const runtime = engineRuntime(spec, networkMode);
     return {
       Image: spec.image,
       Entrypoint: spec.init.slice(0, 1),
@@ -152,6 +154,7 @@ export class DockerBackend implements BackendAdapter {
         ...(spec.cpus ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
         ...(spec.pids ? { PidsLimit: spec.pids } : {}),
         NetworkMode: networkMode,
+        ...(runtime ? { Runtime: runtime } : {}),
         // The host by name, for servers on it (package mirrors), also when the network is there only for installs.
         // Not in a relay's namespace: it has no route to the host, and the engine refuses ExtraHosts there.
         ...(networkMode !== "none" && !relay ? { ExtraHosts: [`host.docker.internal:${await this.hostAddress(networkMode)}`] } : {}),

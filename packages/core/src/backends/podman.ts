@@ -1,5 +1,7 @@
 import type Docker from "dockerode";
 import { SandboxBackend } from "../enums.js";
+import { CapabilityUnavailableError } from "../errors.js";
+import type { ContainerSpec } from "./backend.js";
 import { DockerBackend } from "./docker.js";
 import { podmanClient } from "./engine-client.js";
 
@@ -36,6 +38,18 @@ export class PodmanBackend extends DockerBackend {
    */
   protected override relayNetwork(): Promise<string> {
     return this.ensureInstallNetwork();
+  }
+
+  /** Podman's Docker-compatible API ignores HostConfig.Runtime (found on 4.3): a sandbox would silently get runc. */
+  override async create(spec: ContainerSpec): Promise<string> {
+    if (spec.isolation === "gvisor" || spec.runtime) {
+      throw new CapabilityUnavailableError(
+        spec.runtime ? `The runtime "${spec.runtime}"` : "gVisor isolation",
+        "Podman's Docker-compatible API ignores the runtime a container asks for, so the sandbox would run under runc",
+        "Use the docker backend (npx llm-sandbox setup --gvisor registers gVisor there), or isolation: \"container\".",
+      );
+    }
+    return super.create(spec);
   }
 
   /** Podman's tmpfs takes no uid/gid: `U` chowns it to the container's user. */
