@@ -17,7 +17,7 @@ export {
   plotMimeType,
 } from "./result.js";
 export { SandboxSession } from "./session/session.js";
-export type { CommandOptions, CommandSpec, RunOptions, SandboxAccess, SessionLimits, SessionProcessRequest, StreamOptions } from "./session/types.js";
+export type { CommandOptions, CommandSpec, RunOptions, SandboxAccess, SessionInfo, SessionLimits, SessionProcessRequest, StreamOptions } from "./session/types.js";
 export type { Executor, ProgramRequest } from "./session/executor.js";
 export { createSession } from "./session/create-session.js";
 export {

@@ -6,6 +6,7 @@ import type { Logger } from "../internal/logger.js";
 import { parseSize } from "../internal/sizes.js";
 import type { LanguageHandler } from "../languages/handler.js";
 import type { ParsedSessionOptions } from "./options.js";
+import type { SessionLimits } from "./types.js";
 import { KEEP_ALIVE_COMMAND } from "../container/process-control.js";
 import { CA_VARIABLES } from "../container/sandbox-container.js";
 import type { ParsedEgressPolicy } from "../network/policy.js";
@@ -38,6 +39,20 @@ export async function sandboxImage(
   const image = options.image ?? backend.defaultImage ?? managedImageName(language.imageDir);
   await backend.prepareImage(image, logger);
   return { image };
+}
+
+/** A session's limits, resolved once from its options (see `SessionLimits`). */
+export function sessionLimits(options: ParsedSessionOptions): SessionLimits {
+  const { executionTimeout, defaultTimeout, installTimeout, maxOutputBytes, maxPlotsPerRun, maxPlotBytes, runtimeConfigs } = options;
+  return Object.freeze({
+    executionTimeout: executionTimeout ?? defaultTimeout,
+    defaultTimeout,
+    installTimeout,
+    maxOutputBytes,
+    maxPlotsPerRun,
+    maxPlotBytes,
+    memoryBytes: memoryLimitBytes(runtimeConfigs),
+  });
 }
 
 /** The container's memory limit in bytes (undefined when turned off): one reading for the spec and OOM reports. */

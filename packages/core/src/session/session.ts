@@ -1,5 +1,5 @@
 import type { BackendAdapter } from "../backends/backend.js";
-import { egressPolicyOf, memoryLimitBytes, sandboxImage, secureContainerSpec } from "./container-spec.js";
+import { egressPolicyOf, sandboxImage, secureContainerSpec, sessionLimits } from "./container-spec.js";
 import { SandboxContainer } from "../container/sandbox-container.js";
 import type { ContainerLease } from "../container/source.js";
 import {
@@ -26,7 +26,7 @@ import type { ProcessOutput, ProcessRequest } from "../container/process.js";
 import { commandArgv, commitReference, requireCode, streamOf } from "./requests.js";
 import { egressOf } from "../container/egress.js";
 import { extractCopy, packForCopy, packInSandbox, readSandboxFile, unpackInSandbox, writeSandboxFile } from "./transfer.js";
-import type { CommandOptions, CommandSpec, RunOptions, SandboxAccess, SessionLimits, SessionProcessRequest, StreamOptions } from "./types.js";
+import type { CommandOptions, CommandSpec, RunOptions, SandboxAccess, SessionInfo, SessionLimits, SessionProcessRequest, StreamOptions } from "./types.js";
 
 type State = "new" | "opening" | "open" | "closing" | "closed";
 
@@ -45,6 +45,12 @@ export class SandboxSession implements AsyncDisposable {
   readonly language: LanguageHandler;
   /** Resolved once; see `SessionLimits`. */
   readonly limits: SessionLimits;
+  /**
+   * Where the session runs: its backend and isolation tier (and runtime when one is named). It is what the container
+   * gets: a tier the engine cannot give fails `open()` (MissingDependencyError, CapabilityUnavailableError), never
+   * falls back.
+   */
+  readonly info: SessionInfo;
   protected readonly logger: Logger;
 
   #backend: BackendAdapter | undefined;
@@ -68,15 +74,11 @@ export class SandboxSession implements AsyncDisposable {
     this.options = parseOptions(sessionOptionsSchema, sourcedOptions(options ?? {}));
     this.language = getLanguageHandler(this.options.lang);
     this.logger = this.options.logger ?? (this.options.verbose ? stderrLogger : silentLogger);
-    const { executionTimeout, defaultTimeout, installTimeout, maxOutputBytes, maxPlotsPerRun, maxPlotBytes, runtimeConfigs } = this.options;
-    this.limits = Object.freeze({
-      executionTimeout: executionTimeout ?? defaultTimeout,
-      defaultTimeout,
-      installTimeout,
-      maxOutputBytes,
-      maxPlotsPerRun,
-      maxPlotBytes,
-      memoryBytes: memoryLimitBytes(runtimeConfigs),
+    this.limits = sessionLimits(this.options);
+    this.info = Object.freeze({
+      backend: this.options.backend,
+      isolation: this.options.runtimeConfigs.isolation ?? "container",
+      ...(this.options.runtimeConfigs.runtime ? { runtime: this.options.runtimeConfigs.runtime } : {}),
     });
     this.enforcePolicy(undefined, this.options.libraries);
   }

@@ -1,3 +1,4 @@
+import type { SandboxBackend } from "../enums.js";
 import type { ProcessOutput, ProcessRequest } from "../container/process.js";
 
 export interface StreamOptions {
@@ -50,4 +51,13 @@ export interface SessionLimits {
   readonly maxPlotBytes: number;
   /** The container's memory limit; undefined when turned off. */
   readonly memoryBytes: number | undefined;
+}
+
+/** Where a session runs (`session.info`). */
+export interface SessionInfo {
+  readonly backend: SandboxBackend;
+  /** "gvisor": runsc, a user-space kernel between the sandbox and the host's; "container": the engine's runc. */
+  readonly isolation: "container" | "gvisor";
+  /** The OCI runtime (Docker) or RuntimeClass (Kubernetes) named by `runtimeConfigs.runtime`. */
+  readonly runtime?: string;
 }

@@ -24,6 +24,7 @@ export function describeSandboxTool(info: SandboxInfo): string {
       ? "List extra packages in `libraries` to install them before the run; they are installed once per sandbox."
       : "Libraries cannot be installed: use what is preinstalled.",
     describeNetwork(info),
+    ...(info.isolation === "gvisor" ? [GVISOR] : []),
     `Working directory: ${info.workdir}. Time limit: ${info.timeoutSeconds} s per call; a program that runs longer is stopped.`,
     REUSE[info.reuse],
   ];
@@ -33,6 +34,11 @@ export function describeSandboxTool(info: SandboxInfo): string {
   }
   return lines.join("\n");
 }
+
+/** Why a program that pokes at the kernel may see something odd: it is gVisor's. */
+const GVISOR =
+  "The sandbox runs under gVisor, a kernel in user space: kernel-specific things (/proc and /sys details, the kernel " +
+  "version, ptrace, perf, eBPF, raw sockets) differ or are missing. Write portable code.";
 
 function describeNetwork(info: SandboxInfo): string {
   const policy = describeNetworkPolicy(info);

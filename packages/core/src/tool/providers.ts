@@ -24,6 +24,8 @@ export interface SandboxInfo {
   readonly allowedHosts?: readonly string[];
   readonly deniedHosts?: readonly string[];
   readonly secrets?: readonly { readonly name: string; readonly hosts: readonly string[] }[];
+  /** The sandbox's isolation tier (`session.info.isolation`; absent: "container"): under gVisor, kernel-specific things differ. */
+  readonly isolation?: "container" | "gvisor";
   /** Seconds one call may run. */
   readonly timeoutSeconds: number;
   readonly workdir: string;
@@ -85,6 +87,7 @@ function describeSessions(session: SandboxSession, languages: readonly LanguageH
     languages,
     reuse,
     ...describeNetwork(options.runtimeConfigs.network),
+    isolation: session.info.isolation,
     timeoutSeconds: session.limits.executionTimeout,
     workdir: options.workdir,
     canInstall: !options.skipEnvironmentSetup,

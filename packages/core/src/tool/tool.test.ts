@@ -151,6 +151,11 @@ describe("tool description", () => {
     expect(text).toContain("variables do not carry over");
     expect(text).toContain("Libraries cannot be installed");
   });
+
+  it("says the sandbox runs under gVisor only when it does", () => {
+    expect(describeSandboxTool(info)).not.toContain("gVisor");
+    expect(describeSandboxTool({ ...info, isolation: "gvisor" })).toContain("runs under gVisor, a kernel in user space");
+  });
 });
 
 describe("tool contract under a network policy", () => {
