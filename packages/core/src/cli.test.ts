@@ -22,6 +22,7 @@ describe("the llm-sandbox command line", () => {
     expect(exitCode).toBe(0);
     expect(stdout).toMatch(/^Usage: llm-sandbox <command>/);
     expect(stdout).toContain("--podman");
+    expect(stdout).toMatch(/--gvisor .*gVisor/);
     expect(stdout).not.toContain("test-fixtures");
   });
 
@@ -30,5 +31,11 @@ describe("the llm-sandbox command line", () => {
     const unknown = await llmSandbox("setup", "--bogus");
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toMatch(/--bogus/);
+  });
+
+  it("refuses --gvisor with --podman, saying why, before touching an engine", async () => {
+    const both = await llmSandbox("setup", "--gvisor", "--podman");
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toMatch(/Podman .* ignores a container's runtime/);
   });
 });

@@ -5,7 +5,7 @@ import type Docker from "dockerode";
 import { engineClient, pingEngine, podmanClient } from "./backends/engine-client.js";
 import { SandboxError } from "./errors.js";
 import type { Logger } from "./internal/logger.js";
-import { cleanupPods, cleanupResources, ensureEngine, ensureImages, ensurePodman, type ImageProgressEvent, managedImageDirs } from "./setup.js";
+import { cleanupPods, cleanupResources, ensureEngine, ensureGvisor, ensureImages, ensurePodman, type GvisorSetupReport, type ImageProgressEvent, managedImageDirs, managedImageName } from "./setup.js";
 
 const usage = () => `Usage: llm-sandbox <command> [options]
 
@@ -25,6 +25,11 @@ setup options:
   --podman           Set up Podman instead of Docker: its Docker-compatible service (found via CONTAINER_HOST
                      or Podman's default sockets; as root on Debian/Ubuntu: podman installed and
                      \`podman system service\` started on /run/podman/podman.sock) and the images built with it
+  --gvisor           Also make Docker run gVisor (runtimeConfigs.isolation "gvisor"): as root on Debian/Ubuntu,
+                     install runsc if missing; register the runtimes llm-sandbox-gvisor and llm-sandbox-gvisor-net
+                     in /etc/docker/daemon.json (merged, other keys kept) and reload dockerd with SIGHUP, only
+                     when the engine does not list them yet; then check a container of each boots gVisor.
+                     Docker only: Podman 4.3's API ignores a container's runtime
 
 cleanup options:
   --all              Remove every sandbox container and network, also those of live processes
@@ -49,7 +54,9 @@ const SETUP_OPTIONS = {
   force: { type: "boolean" },
   verbose: { type: "boolean" },
   podman: { type: "boolean" },
-  // Not in the usage text: only this repository's `npm test` uses it (Docker and Podman both), users never need it.
+  gvisor: { type: "boolean" },
+  // Not in the usage text: only this repository's `npm test` uses it (Docker and Podman both, gVisor on Docker), users
+  // never need it.
   "test-fixtures": { type: "boolean" },
 } as const satisfies ParseArgsOptionsConfig;
 const CLEANUP_OPTIONS = {
@@ -106,9 +113,12 @@ async function setup(args: string[], signal: AbortSignal): Promise<number> {
   const available = managedImageDirs();
   const unknown = dirs?.filter((d) => !available.includes(d)) ?? [];
   if (unknown.length) throw new UsageError(`no image directory ${unknown.join(", ")} (there are: ${available.join(", ")})`);
+  if (values.gvisor && values.podman) throw new UsageError("--gvisor sets up Docker only: Podman 4.3's API ignores a container's runtime");
+  const gvisor = values.gvisor || values["test-fixtures"];
   const engines = values.podman ? ["podman"] : ["docker"];
   if (values["test-fixtures"] && !engines.includes("podman")) engines.push("podman");
   const rows: string[][] = [];
+  const gvisorRows: string[][] = [];
   for (const engine of engines) {
     const client = engine === "podman" ? await ensurePodman({ logger }) : await ensureEngine({ logger });
     const results = await ensureImages(client, {
@@ -120,9 +130,21 @@ async function setup(args: string[], signal: AbortSignal): Promise<number> {
       signal,
     });
     rows.push(...results.map((r) => [engine, r.image, r.status, r.seconds.toFixed(1)]));
+    if (engine === "docker" && gvisor) gvisorRows.push(...gvisorReport(await ensureGvisor(client, { logger, image: managedImageName("base") })));
   }
   process.stdout.write(`${table([["engine", "image", "status", "seconds"], ...rows])}\n`);
+  if (gvisorRows.length) process.stdout.write(`\n${table([["gVisor runtime", "kernel in its containers"], ...gvisorRows])}\n`);
   return 0;
+}
+
+function gvisorReport(report: GvisorSetupReport): string[][] {
+  const changes = [
+    report.configWritten && `registered in ${report.configWritten}`,
+    report.reloaded && "dockerd reloaded",
+    report.restarted && "dockerd restarted (its default bridge was lost)",
+  ].filter(Boolean);
+  const note = changes.length ? ` (${changes.join(", ")})` : "";
+  return report.runtimes.map((r) => [r.runtime, `${r.kernel}${note}`]);
 }
 
 async function reachable(docker: Docker): Promise<Docker> {

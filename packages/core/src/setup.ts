@@ -1,6 +1,6 @@
 /**
  * `@llm-sandbox/core/setup`: what prepares a host, kept apart from the session API because it installs software
- * and starts daemons (ensureEngine, ensurePodman), builds images, and sweeps leaked sandboxes. The CLI is built on it.
+ * and starts daemons (ensureEngine, ensurePodman, ensureGvisor), builds images, and sweeps leaked sandboxes. The CLI is built on it.
  */
 export {
   buildDockerfile,
@@ -15,5 +15,6 @@ export {
   prepareImage,
 } from "./images/builder.js";
 export { ensureEngine, ensurePodman } from "./host/engine-setup.js";
+export { ensureGvisor, type GvisorRuntimeCheck, type GvisorSetupReport } from "./host/gvisor-setup.js";
 export { type CleanupOptions, type CleanupReport, cleanupPods, cleanupResources, type SweptResource } from "./host/cleanup.js";
 export type { KubeConnectOptions } from "./backends/kube-client.js";

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type Docker from "dockerode";
 import { describeEndpoint, engineClient, PODMAN_ROOTFUL_SOCKET, pingEngine, podmanClient, podmanHost } from "../backends/engine-client.js";
@@ -151,6 +151,39 @@ export function runningDaemonPid(pidFile: string, program: string): number | und
     return undefined;
   }
   return name === program ? pid : undefined;
+}
+
+/** The local dockerd's pid: the one in its pid file, else the only dockerd process running (none or several: undefined). */
+export function dockerdPid(): number | undefined {
+  const fromFile = runningDaemonPid(DOCKERD_PID_FILE, "dockerd");
+  if (fromFile) return fromFile;
+  const comm = (pid: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const pids = readdirSync("/proc").filter((entry) => /^\d+$/.test(entry) && comm(entry) === "dockerd");
+  return pids.length === 1 ? Number(pids[0]) : undefined;
+}
+
+/**
+ * Stops the local dockerd and starts it again as ensureEngine does. Only a repair of a daemon that answers but can no
+ * longer start containers: every running container stops with it.
+ */
+export async function restartDockerd(docker: Docker, logger: Logger): Promise<void> {
+  const pid = dockerdPid();
+  if (pid) {
+    logger.warn(`restarting dockerd (pid ${pid}): its running containers stop`);
+    process.kill(pid, "SIGTERM");
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    if (processAlive(pid)) {
+      throw new EngineUnavailableError(`dockerd (pid ${pid}) did not stop within ${START_TIMEOUT_MS / 1000} s of SIGTERM: stop it, then run setup again.`);
+    }
+  }
+  await waitForEngine(docker, await startDockerd(logger));
 }
 
 async function waitForEngine(docker: Docker, start: Start): Promise<void> {
