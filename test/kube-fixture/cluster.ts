@@ -9,7 +9,13 @@
  * (network-policies.ts); one that denies a pod all egress is enforced the simple way: the pod's namespace gets no
  * network at all. Other policies are stored but not enforced.
  *
- * What it does not do: admission webhooks or policies, real scheduling (one node, a request check), image pulls
+ * RuntimeClasses (runtime-classes.ts) are admitted as the API server's RuntimeClass plugin does (a pod naming one
+ * that does not exist: 403 Forbidden) and run by handler: a pod of class `gvisor` (handler runsc) runs each of its
+ * containers under gVisor (Docker runtime `llm-sandbox-gvisor-net`); a handler the Docker engine lacks leaves the pod
+ * Pending with a FailedCreatePodSandBox event. Unlike a real node, each container gets a gVisor kernel of its own
+ * (not one per pod), and the pause container stays runc.
+ *
+ * What it does not do: admission webhooks or other policies (nor a RuntimeClass's overhead and scheduling), real scheduling (one node, a request check), image pulls
  * (an image must already be in the local Docker engine: anything else fails as ErrImagePull), probes, restarts.
  */
 import { randomBytes, randomUUID } from "node:crypto";
@@ -18,6 +24,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { NetworkPolicies } from "./network-policies.js";
+import { dockerRuntime, RuntimeClasses } from "./runtime-classes.js";
 
 type Json = Record<string, any>;
 
@@ -55,6 +62,9 @@ export class FakeCluster {
   #version = 1;
   readonly #serviceAccountDir = mkdtempSync(join(tmpdir(), "kube-fixture-sa-"));
   readonly policies = new NetworkPolicies(NAMESPACES, () => String(this.#version++), now);
+  readonly runtimeClasses = new RuntimeClasses(() => String(this.#version++), now);
+  /** The Docker engine's runtimes, read once (what the node's container runtime has handlers for). */
+  #engineRuntimes: Promise<Set<string>> | undefined;
 
   constructor(
     readonly docker: Docker,
@@ -72,6 +82,11 @@ export class FakeCluster {
     if (!NAMESPACES.has(namespace)) throw new ApiFailure(404, "NotFound", `namespaces "${namespace}" not found`);
     validatePod(body, strict);
     const name = body.metadata.name as string;
+    // The RuntimeClass admission plugin: a pod naming a class that does not exist is refused.
+    const runtimeClass = body.spec.runtimeClassName;
+    if (runtimeClass !== undefined && !this.runtimeClasses.find(runtimeClass)) {
+      throw new ApiFailure(403, "Forbidden", `pods "${name}" is forbidden: pod rejected: RuntimeClass "${runtimeClass}" not found`);
+    }
     if (body.metadata.namespace && body.metadata.namespace !== namespace) {
       throw new ApiFailure(400, "BadRequest", "the namespace of the provided object does not match the namespace sent on the request");
     }
@@ -297,6 +312,9 @@ export class FakeCluster {
       if (entry.deleting) return this.#teardown(entry, 0);
     }
 
+    const runtime = await this.#sandboxRuntime(entry);
+    if (runtime === false) return;
+
     // The pod sandbox ("pause") holds the volumes for the pod's life (a tmpfs volume lives only while mounted) and
     // the pod's network namespace. Without any image present there is none: every container fails to pull.
     const image = await this.#presentImage([...(spec.initContainers ?? []), ...spec.containers].map((c: Json) => c.image));
@@ -335,7 +353,7 @@ export class FakeCluster {
     this.#touch(entry);
     for (const [index, container] of init.entries()) {
       if (entry.deleting) return;
-      const id = await this.#run(entry, container, `spec.initContainers{${container.name}}`, pod.status.initContainerStatuses, index);
+      const id = await this.#run(entry, container, `spec.initContainers{${container.name}}`, pod.status.initContainerStatuses, index, runtime);
       if (!id) return;
       const { StatusCode } = (await this.docker.getContainer(id).wait().catch(() => ({ StatusCode: -1 }))) as { StatusCode: number };
       if (entry.deleting) return;
@@ -353,7 +371,7 @@ export class FakeCluster {
     this.#condition(entry, "Initialized", "True");
     for (const [index, container] of (spec.containers as Json[]).entries()) {
       if (entry.deleting) return;
-      const id = await this.#run(entry, container, `spec.containers{${container.name}}`, pod.status.containerStatuses, index);
+      const id = await this.#run(entry, container, `spec.containers{${container.name}}`, pod.status.containerStatuses, index, runtime);
       if (!id) return;
       void this.docker.getContainer(id).wait().then(({ StatusCode }: { StatusCode: number }) => {
         if (entry.deleting) return;
@@ -392,7 +410,7 @@ export class FakeCluster {
   }
 
   /** Pulls (checks the local engine), creates and starts one container; reports failures as the kubelet does. */
-  async #run(entry: PodEntry, container: Json, fieldPath: string, statuses: Json[], index: number): Promise<string | undefined> {
+  async #run(entry: PodEntry, container: Json, fieldPath: string, statuses: Json[], index: number, runtime: string | undefined): Promise<string | undefined> {
     const pod = entry.pod;
     const fail = (reason: string, message: string) => {
       statuses[index] = { ...statuses[index], state: { waiting: { reason, message } } };
@@ -469,6 +487,7 @@ export class FakeCluster {
         Mounts: mounts,
         ...(limits.memory ? { Memory: byteQuantity(limits.memory), MemorySwap: byteQuantity(limits.memory) } : {}),
         ...(limits.cpu ? { NanoCpus: Math.round(cpuQuantity(limits.cpu) * 1e9) } : {}),
+        ...(runtime ? { Runtime: runtime } : {}),
         // The pod's network namespace (host name, /etc/hosts, name servers come with it).
         NetworkMode: entry.containers.has("") ? `container:${entry.containers.get("")}` : "none",
       },
@@ -495,6 +514,32 @@ export class FakeCluster {
     };
     this.#touch(entry);
     return created.id;
+  }
+
+  /**
+   * The Docker runtime of the pod's RuntimeClass (undefined: the default), or false when the node has no handler for
+   * it: then, as a kubelet does, the pod stays Pending with a FailedCreatePodSandBox event. Every container of the
+   * pod (init, app, a relay) runs with it, as every container of a real pod runs in its one sandbox; the pause
+   * container does not: it only holds the network namespace and volumes, and gVisor with `--network=host` passes
+   * the pod's sockets through to that namespace whatever runs it.
+   */
+  async #sandboxRuntime(entry: PodEntry): Promise<string | undefined | false> {
+    const name = entry.pod.spec.runtimeClassName;
+    if (name === undefined) return undefined;
+    const handler = this.runtimeClasses.find(name)?.handler as string | undefined;
+    const runtime = handler === undefined ? undefined : dockerRuntime(handler);
+    this.#engineRuntimes ??= this.docker.info().then((info: Json) => new Set(Object.keys(info.Runtimes ?? {})));
+    const problem =
+      handler === undefined
+        ? `RuntimeClass "${name}" not found`
+        : runtime !== undefined && !(await this.#engineRuntimes).has(runtime)
+          ? `rpc error: code = Unknown desc = failed to get sandbox runtime: no runtime for "${handler}" is configured`
+          : undefined;
+    if (!problem) return runtime;
+    entry.pod.status.containerStatuses = entry.pod.spec.containers.map((c: Json) => waitingStatus(c, "ContainerCreating"));
+    this.#event(entry, "Warning", "FailedCreatePodSandBox", `Failed to create pod sandbox: ${problem}`);
+    this.#touch(entry);
+    return false;
   }
 
   /** The first of these images the local engine has. */
@@ -601,6 +646,10 @@ function validatePod(body: Json, strict: boolean): void {
   for (const [key, value] of Object.entries((body.metadata.labels ?? {}) as Record<string, unknown>)) {
     if (!LABEL_NAME.test(key)) throw invalid(`metadata.labels: Invalid value: "${key}": name part must consist of alphanumeric characters, '-', '_' or '.'`);
     if (typeof value !== "string" || !LABEL_VALUE.test(value)) throw invalid(`metadata.labels: Invalid value: "${value}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.'`);
+  }
+  const runtimeClass = body.spec?.runtimeClassName;
+  if (runtimeClass !== undefined && (typeof runtimeClass !== "string" || !DNS_SUBDOMAIN.test(runtimeClass))) {
+    throw invalid(`spec.runtimeClassName: Invalid value: "${runtimeClass}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`);
   }
   const containers = body.spec?.containers;
   if (!Array.isArray(containers) || containers.length === 0) throw invalid("spec.containers: Required value");

@@ -1,6 +1,7 @@
 /**
  * A Kubernetes API server for the tests, speaking the real wire protocol for what the kubernetes backend uses:
- * REST with JSON and `metav1.Status` errors for pods, events and networkpolicies, and exec over WebSocket with the channel framing of
+ * REST with JSON and `metav1.Status` errors for pods, events, networkpolicies and runtimeclasses (node.k8s.io/v1:
+ * get, list, create, delete; the cluster starts with `gvisor`, handler runsc), and exec over WebSocket with the channel framing of
  * `v5.channel.k8s.io` (incl. the client's close-stdin signal) and `v4.channel.k8s.io`: an empty first message on the
  * lowest output channel, stdout 1, stderr 2, the exit status as a `metav1.Status` on channel 3, then close.
  * Commands run in real Docker containers (cluster.ts). Plain HTTP with a bearer token (kubeconfig
@@ -78,6 +79,8 @@ export async function startKubeFixture(options: KubeFixtureOptions): Promise<Kub
     const body = await readBody(req);
     const policies = /^\/apis\/networking\.k8s\.io\/v1(?:\/namespaces\/([^/]+))?\/networkpolicies(?:\/([^/]+))?$/.exec(url.pathname);
     if (policies) return handlePolicies(req, res, url, body, policies[1] && decodeURIComponent(policies[1]), policies[2] && decodeURIComponent(policies[2]));
+    const runtimeClass = /^\/apis\/node\.k8s\.io\/v1\/runtimeclasses(?:\/([^/]+))?$/.exec(url.pathname);
+    if (runtimeClass) return handleRuntimeClasses(req, res, body, runtimeClass[1] && decodeURIComponent(runtimeClass[1]));
     const route = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/(pods|events)(?:\/([^/]+))?(\/exec)?$/.exec(url.pathname);
     if (!route) throw new ApiFailure(404, "NotFound", "the server could not find the requested resource");
     const [, namespace, kind, name, exec] = route;
@@ -140,6 +143,25 @@ export async function startKubeFixture(options: KubeFixtureOptions): Promise<Kub
       return json(res, 200, store.patch(ns, name, parse()));
     }
     if (name && ns && verb === "delete") return json(res, 200, store.delete(ns, name));
+    throw new ApiFailure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+  }
+
+  function handleRuntimeClasses(req: IncomingMessage, res: ServerResponse, body: Buffer, name: string | undefined): void {
+    const store = cluster.runtimeClasses;
+    if (!name && req.method === "GET") {
+      return json(res, 200, { kind: "RuntimeClassList", apiVersion: "node.k8s.io/v1", metadata: { resourceVersion: "1" }, items: store.list() });
+    }
+    if (!name && req.method === "POST") {
+      let manifest: Record<string, unknown>;
+      try {
+        manifest = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
+      } catch (error) {
+        throw new ApiFailure(400, "BadRequest", `RuntimeClass in version "v1" cannot be handled as a RuntimeClass: ${(error as Error).message}`);
+      }
+      return json(res, 201, store.create(manifest));
+    }
+    if (name && req.method === "GET") return json(res, 200, store.read(name));
+    if (name && req.method === "DELETE") return json(res, 200, store.delete(name));
     throw new ApiFailure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
   }
 

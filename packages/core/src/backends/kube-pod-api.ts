@@ -4,12 +4,15 @@ import { fileURLToPath } from "node:url";
 import { ContainerError, ImagePullError, SandboxError, SandboxTimeoutError } from "../errors.js";
 import { KubeApiError, kubeRequest, type KubeTarget, podPath, podsPath } from "./kube-client.js";
 import { CREATE_ANNOTATION, podProgress, type PodObject } from "./kube-pod.js";
+import { missingRuntimeClass, missingRuntimeHandler, type PodRuntime } from "./kube-runtime-class.js";
 
 /**
  * A pod's life through the API server's REST endpoints: create (retried safely), wait until it runs (failing early,
  * with its events), delete and wait until it is gone, and the last-resort delete at process exit.
  */
 
+/** How often a waiting pod's events are read for a node that lacks its RuntimeClass's handler. */
+const RUNTIME_CHECK_MS = 2000;
 /** Seconds between TERM and KILL when a pod is deleted (our PID 1 stops at once on TERM). */
 const DELETE_GRACE_SECONDS = 1;
 const GONE_TIMEOUT_MS = 60_000;
@@ -19,7 +22,14 @@ export function readPod(target: KubeTarget, namespace: string, name: string): Pr
 }
 
 /** POST, retried only because a repeat is recognisable: a 409 for a pod carrying this create's id is ours. */
-export async function createPod(target: KubeTarget, namespace: string, name: string, manifest: object, createId: string): Promise<PodObject> {
+export async function createPod(
+  target: KubeTarget,
+  namespace: string,
+  name: string,
+  manifest: object,
+  createId: string,
+  runtime?: PodRuntime,
+): Promise<PodObject> {
   try {
     return await kubeRequest<PodObject>(target.config, {
       method: "POST",
@@ -35,13 +45,26 @@ export async function createPod(target: KubeTarget, namespace: string, name: str
       if (existing?.metadata?.annotations?.[CREATE_ANNOTATION] === createId) return existing;
       throw new ContainerError(`A pod named ${name} already exists in namespace ${namespace}`, { cause: error });
     }
+    const missing = missingRuntimeClass(error, runtime);
+    if (missing) throw missing;
     throw apiError(`Cannot create pod ${name} in namespace ${namespace}`, error);
   }
 }
 
-/** Polls until the pod runs; fails early on states that do not get better by waiting, with the pod's events. */
-export async function waitRunning(target: KubeTarget, namespace: string, name: string, container: string, timeout: number): Promise<PodObject> {
+/**
+ * Polls until the pod runs; fails early on states that do not get better by waiting, with the pod's events (among
+ * them a node without the handler of the pod's RuntimeClass).
+ */
+export async function waitRunning(
+  target: KubeTarget,
+  namespace: string,
+  name: string,
+  container: string,
+  timeout: number,
+  runtime?: PodRuntime,
+): Promise<PodObject> {
   const deadline = Date.now() + timeout * 1000;
+  let runtimeChecked = Date.now();
   for (let delay = 200; ; delay = Math.min(delay * 1.5, 1000)) {
     let pod: PodObject;
     try {
@@ -61,9 +84,16 @@ export async function waitRunning(target: KubeTarget, namespace: string, name: s
       }
       throw new ContainerError(`Pod ${name} cannot start: ${progress.message}${formatEvents(events)}`);
     }
+    if (runtime && Date.now() - runtimeChecked >= RUNTIME_CHECK_MS) {
+      runtimeChecked = Date.now();
+      const missing = missingRuntimeHandler(await podEvents(target, namespace, name), runtime);
+      if (missing) throw missing;
+    }
     const left = deadline - Date.now();
     if (left <= 0) {
       const events = await podEvents(target, namespace, name);
+      const missing = missingRuntimeHandler(events, runtime);
+      if (missing) throw missing;
       throw new SandboxTimeoutError(`Pod ${name} did not start within ${timeout} seconds (${progress.message})${formatEvents(events)}`, timeout);
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));

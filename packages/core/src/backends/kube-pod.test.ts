@@ -195,3 +195,39 @@ describe("planPod: network mode relayed", () => {
     expect((plan().manifest.spec as any).containers.map((c: { name: string }) => c.name)).toEqual(["sandbox"]);
   });
 });
+
+describe("planPod: the RuntimeClass (isolation tiers)", () => {
+  const classOf = (podSpec: Partial<ContainerSpec>, podManifest?: Record<string, unknown>) => {
+    const { manifest, runtimeClass } = plan(podManifest, undefined, { ...spec, ...podSpec });
+    expect((manifest.spec as any).runtimeClassName).toBe(runtimeClass);
+    return runtimeClass;
+  };
+
+  it("names none for isolation container without a runtime (the cluster's default runtime)", () => {
+    expect(classOf({})).toBeUndefined();
+    expect(classOf({ isolation: "container" })).toBeUndefined();
+    expect("runtimeClassName" in (plan().manifest.spec as object)).toBe(false);
+  });
+
+  it("isolation gvisor runs the pod with the RuntimeClass gvisor, or the one `runtime` names", () => {
+    expect(classOf({ isolation: "gvisor" })).toBe("gvisor");
+    expect(classOf({ isolation: "gvisor", runtime: "gvisor-ptrace" })).toBe("gvisor-ptrace");
+    expect(classOf({ isolation: "container", runtime: "kata" })).toBe("kata");
+  });
+
+  it("takes the podManifest's runtimeClassName when the session asks for none, or the same one", () => {
+    expect(classOf({}, { spec: { runtimeClassName: "kata" } })).toBe("kata");
+    expect(classOf({ isolation: "gvisor" }, { spec: { runtimeClassName: "gvisor" } })).toBe("gvisor");
+  });
+
+  it("refuses a podManifest whose runtimeClassName differs from the one the session asks for", () => {
+    expect(() => plan({ spec: { runtimeClassName: "kata" } }, undefined, { ...spec, isolation: "gvisor" })).toThrow(ValidationError);
+    expect(() => plan({ spec: { runtimeClassName: "kata" } }, undefined, { ...spec, runtime: "gvisor" })).toThrow(/runtimeConfigs\.runtime/);
+    expect(() => plan({ spec: { runtimeClassName: 3 } })).toThrow(/must be a non-empty string/);
+  });
+
+  it("keeps the RuntimeClass in a relayed pod (the relay runs in the pod's sandbox too)", () => {
+    const relayed: ContainerSpec = { ...spec, isolation: "gvisor", network: { mode: "relayed", relay: { image: "llm-sandbox/base", labels: {} } } };
+    expect((plan(undefined, undefined, relayed).manifest.spec as any).runtimeClassName).toBe("gvisor");
+  });
+});

@@ -4,6 +4,7 @@
  */
 import { ValidationError } from "../errors.js";
 import type { ContainerSpec } from "./backend.js";
+import { GVISOR_RUNTIME_CLASS } from "./gvisor.js";
 import { LABELS } from "../internal/labels.js";
 import { leaseAnnotation } from "./kube-lease.js";
 import { networkPolicyManifest, RELAY_CONTAINER, relayContainer, relayPodSpec } from "./kube-relay.js";
@@ -49,6 +50,8 @@ export interface PodPlan {
   readonly manifest: Json;
   /** The container commands run in. */
   readonly container: string;
+  /** The pod's RuntimeClass, when it names one (ours or the podManifest's). */
+  readonly runtimeClass?: string;
   /** Network mode "relayed": the NetworkPolicy to create before the pod (kube-relay.ts). */
   readonly policy?: Json;
 }
@@ -93,6 +96,7 @@ export function planPod({ name, createId, namespace, spec, podManifest = {}, env
   const userContainers = asArray(theirSpec.containers, "spec.containers");
   const userSandbox = userContainers.find((c) => c.name === SANDBOX_CONTAINER) ?? userContainers[0];
   const container = typeof userSandbox?.name === "string" ? userSandbox.name : SANDBOX_CONTAINER;
+  const runtimeClass = podRuntimeClass(spec, theirSpec.runtimeClassName);
 
   const sandbox: Json = {
     name: SANDBOX_CONTAINER,
@@ -126,6 +130,7 @@ export function planPod({ name, createId, namespace, spec, podManifest = {}, env
     metadata: { name, namespace, annotations: { [DEFAULT_CONTAINER_ANNOTATION]: container } },
     spec: {
       restartPolicy: "Never",
+      ...(runtimeClass ? { runtimeClassName: runtimeClass } : {}),
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       terminationGracePeriodSeconds: 5,
@@ -151,7 +156,8 @@ export function planPod({ name, createId, namespace, spec, podManifest = {}, env
   metadata.labels = { ...(metadata.labels as Json | undefined), ...ours };
   metadata.annotations = { ...(metadata.annotations as Json | undefined), [CREATE_ANNOTATION]: createId, ...leaseAnnotation(leaseSeconds) };
   metadata.namespace = namespace;
-  if (spec.network.mode !== "relayed") return { manifest: merged, container };
+  const named = runtimeClass ? { runtimeClass } : {};
+  if (spec.network.mode !== "relayed") return { manifest: merged, container, ...named };
 
   // Also over the podManifest: what keeps a relayed pod's traffic on the relay.
   const podSpec = merged.spec as Json;
@@ -161,7 +167,24 @@ export function planPod({ name, createId, namespace, spec, podManifest = {}, env
   const selector = { [LABELS.relay]: createId, ...(ours[LABELS.session] ? { [LABELS.session]: ours[LABELS.session] } : {}) };
   metadata.labels = { ...(metadata.labels as Json), [LABELS.relay]: createId };
   const relayLabels = Object.fromEntries(Object.entries(spec.network.relay.labels).map(([key, value]) => [key, labelValue(value)]));
-  return { manifest: merged, container, policy: networkPolicyManifest(name, namespace, { ...ours, ...relayLabels }, selector) };
+  return { manifest: merged, container, ...named, policy: networkPolicyManifest(name, namespace, { ...ours, ...relayLabels }, selector) };
+}
+
+/**
+ * The pod's runtimeClassName: what the session asked for (`runtime`, else "gvisor" for isolation "gvisor"), else the
+ * podManifest's. Both, and different, is refused: silently running under another runtime than the one asked for
+ * would weaken (or change) the isolation the caller chose.
+ */
+function podRuntimeClass(spec: ContainerSpec, theirs: unknown): string | undefined {
+  if (theirs !== undefined && (typeof theirs !== "string" || !theirs)) throw new ValidationError("podManifest: spec.runtimeClassName must be a non-empty string");
+  const ours = spec.runtime ?? (spec.isolation === "gvisor" ? GVISOR_RUNTIME_CLASS : undefined);
+  if (ours && theirs && ours !== theirs) {
+    throw new ValidationError(
+      `podManifest sets spec.runtimeClassName ${JSON.stringify(theirs)} but the session asks for ${JSON.stringify(ours)} ` +
+        `(runtimeConfigs.${spec.runtime ? "runtime" : "isolation"}): set one of them`,
+    );
+  }
+  return ours ?? theirs;
 }
 
 /** Lists merged item by item, matched by a key. */

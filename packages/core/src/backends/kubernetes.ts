@@ -96,7 +96,7 @@ export class KubernetesBackend implements BackendAdapter {
     const session = spec.labels[LABELS.session] ?? newId();
     // Every create makes a pod of its own, also when several carry one session label (a pool's containers do).
     const createId = newId(4);
-    const { manifest, container, policy } = planPod({
+    const { manifest, container, policy, runtimeClass } = planPod({
       name: `llm-sandbox-${(spec.labels[LABELS.language] ?? "pod").toLowerCase()}-${session}-${createId}`,
       createId,
       namespace,
@@ -106,17 +106,18 @@ export class KubernetesBackend implements BackendAdapter {
       leaseSeconds: this.#leases.seconds,
     });
     const name = (manifest.metadata as { name: string }).name;
+    const runtime = runtimeClass ? { runtimeClass, gvisor: spec.isolation === "gvisor" } : undefined;
     // Before the pod: it never runs without its egress denied.
     if (policy) await createNetworkPolicy(target, namespace, policy);
     const dropPolicy = () => (policy ? deleteNetworkPolicy(target, namespace, name).catch(() => {}) : undefined);
-    const created = await createPod(target, namespace, name, manifest, createId).catch(async (error: unknown) => {
+    const created = await createPod(target, namespace, name, manifest, createId, runtime).catch(async (error: unknown) => {
       await dropPolicy();
       throw error;
     });
     const uid = created?.metadata?.uid;
     try {
       const [pod] = await Promise.all([
-        waitRunning(target, namespace, name, container, this.#options.podStartTimeout ?? 300),
+        waitRunning(target, namespace, name, container, this.#options.podStartTimeout ?? 300, runtime),
         policy && uid ? adoptNetworkPolicy(target, namespace, name, { name, uid }) : undefined,
       ]);
       this.#pods.set(name, { namespace, container, uid: podUid(pod, container), relayed: policy !== undefined });
