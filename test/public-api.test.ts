@@ -47,7 +47,7 @@ const EXPECTED: Record<string, { values: string[]; types: string[] }> = {
     types: [
       "KernelChoice", "PlotSupport", "WarmInterpreter",
       "EgressPolicy", "NetworkLogEntry", "ParsedEgressPolicy",
-      "Executor", "ProgramRequest", "SessionLimits", "ContainerProcessRequest", "PrepareSettings", "LaunchRequest", "ProcessLauncher",
+      "Executor", "ProgramRequest", "SessionInfo", "SessionLimits", "ContainerProcessRequest", "PrepareSettings", "LaunchRequest", "ProcessLauncher",
       "ProcessOutput", "ProcessRequest", "ProcessRunner", "ProgramRun", "ParsedSessionOptions",
       "ArtifactOptions", "ArtifactRunOptions", "ArtifactSessionOptions", "BackendSessionOptions", "ChartData", "ChartSeries",
       "CommandOptions", "CommandSpec", "ConsoleOutputInit", "ContainerLease", "ContainerSource", "ExecutionErrorInfo",
@@ -79,11 +79,11 @@ const EXPECTED: Record<string, { values: string[]; types: string[] }> = {
   },
   "./setup": {
     values: [
-      "buildDockerfile", "cleanupPods", "cleanupResources", "ensureEngine", "ensureImages", "ensurePodman", "managedImageDirs",
+      "buildDockerfile", "cleanupPods", "cleanupResources", "ensureEngine", "ensureGvisor", "ensureImages", "ensurePodman", "managedImageDirs",
       "managedImageName", "prepareImage",
     ],
     types: [
-      "CleanupOptions", "CleanupReport", "EnsureImagesOptions", "EnsuredImage", "ImageBuildOptions", "ImageProgressEvent",
+      "CleanupOptions", "CleanupReport", "EnsureImagesOptions", "EnsuredImage", "GvisorRuntimeCheck", "GvisorSetupReport", "ImageBuildOptions", "ImageProgressEvent",
       "ImageProgressListener", "KubeConnectOptions", "SweptResource",
     ],
   },
@@ -142,7 +142,7 @@ describe("public API by subpath", () => {
 
   it("the top level installs nothing and starts no daemon: installers, the image builder and backends are elsewhere", async () => {
     const top = Object.keys(await import("@llm-sandbox/core"));
-    const elsewhere = ["ensureEngine", "ensurePodman", "ensureImages", "buildDockerfile", "prepareImage", "cleanupResources", "cleanupPods"];
+    const elsewhere = ["ensureEngine", "ensureGvisor", "ensurePodman", "ensureImages", "buildDockerfile", "prepareImage", "cleanupResources", "cleanupPods"];
     const backends = ["DockerBackend", "PodmanBackend", "KubernetesBackend", "MicromambaBackend", "engineClient", "podmanClient"];
     const scanner = ["scanCode"];
     expect(top.filter((name) => [...elsewhere, ...backends, ...scanner].includes(name))).toEqual([]);
