@@ -234,8 +234,9 @@ export class DockerBackend implements BackendAdapter {
       if (statusOf(error) === 404) return undefined;
       throw this.failure(error, `Cannot inspect container ${id}`);
     }
-    this.relays.set(id, relayLabel(labels));
-    return relayLabel(labels);
+    const relay = relayLabel(labels);
+    this.relays.set(id, relay);
+    return relay;
   }
 
   /** The engine's exec as it is, for the adapter's own steps: what subclasses wrap around `exec` stays out of them. */

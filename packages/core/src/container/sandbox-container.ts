@@ -98,7 +98,7 @@ export class SandboxContainer {
 
   /**
    * Creates a container from `spec`; it is removed at process exit if nobody removed it before. A "relayed" spec
-   * gets its egress proxy, for `egressPolicy`: the proxy's variables (and its CA's) join the environment; the relay
+   * gets its egress proxy, for `egressPolicy`: the proxy's variables join the environment; the relay
    * starts meanwhile, and every process waits for it (a relay that cannot start fails the first one).
    */
   static async create(init: {
@@ -110,7 +110,7 @@ export class SandboxContainer {
   }): Promise<SandboxContainer> {
     const { backend } = init;
     const egress = init.spec.network.mode === "relayed" ? ContainerEgress.prepare(init.egressPolicy ?? NO_EGRESS, backend, init.logger) : undefined;
-    const spec = egress ? { ...init.spec, env: { ...CA_VARIABLES, ...egress.proxy.environment(), ...init.spec.env } } : init.spec;
+    const spec = egress ? { ...init.spec, env: { ...egress.proxy.environment(), ...init.spec.env } } : init.spec;
     const id = await backend.create(spec);
     const container = new SandboxContainer({ ...init, id, created: true, user: spec.user, network: spec.network, egress });
     container.#untrackExit = onProcessExit({ dispose: () => container.remove(), disposeSync: () => backend.removeSync?.(id) });

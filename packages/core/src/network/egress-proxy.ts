@@ -5,7 +5,7 @@ import { type Duplex } from "node:stream";
 import { createSecureContext, rootCertificates, type SecureContext, TLSSocket } from "node:tls";
 import { type CertificateAuthority, createCertificateAuthority } from "./certs.js";
 import { DNS_TYPE, dnsResponse, parseDnsQuery } from "./dns.js";
-import { forwardRequest, refuse } from "./http-forward.js";
+import { forwardRequest, refusalResponse, refuse } from "./http-forward.js";
 import { type RelayMux, RelayStream } from "./mux.js";
 import { LoopbackNames } from "./loopback-names.js";
 import { NetworkLog, type NetworkLogEntry } from "./network-log.js";
@@ -58,7 +58,7 @@ export class EgressProxy {
 
   /** The CA the sandbox trusts (for hosts whose TLS the proxy opens to put a secret in). */
   get caCertificate(): string {
-    return (this.#ca ??= createCertificateAuthority({ commonName: "llm-sandbox egress proxy" })).certPem;
+    return this.#authority().certPem;
   }
 
   /** The variables programs in the sandbox get: the proxy for the tools that honour it, and the secrets' placeholders. */
@@ -102,7 +102,6 @@ export class EgressProxy {
     this.#open.clear();
     this.#agents.http.destroy();
     this.#agents.https.destroy();
-    this.#http.close();
   }
 
   // ---------------------------------------------------------------- the relay's side
@@ -183,8 +182,7 @@ export class EgressProxy {
     const decision = this.#rules.decide(host, Number(port));
     if (!decision.allowed) {
       this.#refused({ host, port: Number(port), kind: kindOf(Number(port)) }, decision.reason);
-      const body = `llm-sandbox egress proxy: ${host}:${port} is not allowed: ${decision.reason}\n`;
-      socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(refusalResponse(403, `${host}:${port} is not allowed: ${decision.reason}`));
       return;
     }
     socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
@@ -264,11 +262,15 @@ export class EgressProxy {
   #serverContext(host: string): SecureContext {
     let context = this.#contexts.get(host);
     if (!context) {
-      this.caCertificate;
-      const { certPem, keyPem } = this.#ca!.issue([host]);
+      const { certPem, keyPem } = this.#authority().issue([host]);
       this.#contexts.set(host, (context = createSecureContext({ cert: certPem, key: keyPem })));
     }
     return context;
+  }
+
+  /** Made on first use: the sandbox's CA bundle and the first host with a secret need it. */
+  #authority(): CertificateAuthority {
+    return (this.#ca ??= createCertificateAuthority({ commonName: "llm-sandbox egress proxy" }));
   }
 
   #secretsFor(host: string): { substitutions: Substitution[]; body: boolean } {

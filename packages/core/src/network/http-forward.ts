@@ -1,4 +1,4 @@
-import { type Agent, type IncomingMessage, request as httpRequest, type ServerResponse } from "node:http";
+import { type Agent, type IncomingMessage, request as httpRequest, type ServerResponse, STATUS_CODES } from "node:http";
 import { type Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { NetworkLogEntry } from "./network-log.js";
 import type { EgressDecision } from "./policy.js";
@@ -27,15 +27,25 @@ export interface ForwardTarget {
   readonly entry: Mutable<NetworkLogEntry>;
 }
 
+const refusalBody = (message: string): string => `llm-sandbox egress proxy: ${message}\n`;
+const REFUSAL_HEADERS = { "content-type": "text/plain; charset=utf-8", "x-llm-sandbox-refused": "1" };
+
 /** Answers the sandbox's request with a refusal it can read: the proxy's 403 (or 502) and why. */
 export function refuse(response: ServerResponse, status: number, message: string): void {
-  const body = `llm-sandbox egress proxy: ${message}\n`;
   if (response.headersSent) {
     response.destroy();
     return;
   }
-  response.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body), "x-llm-sandbox-refused": "1" });
+  const body = refusalBody(message);
+  response.writeHead(status, { ...REFUSAL_HEADERS, "content-length": Buffer.byteLength(body) });
   response.end(body);
+}
+
+/** The same refusal as raw bytes, for a connection the HTTP server handed over (a refused CONNECT). */
+export function refusalResponse(status: number, message: string): string {
+  const body = refusalBody(message);
+  const headers = { ...REFUSAL_HEADERS, "content-length": Buffer.byteLength(body), connection: "close" };
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${body}`;
 }
 
 /** Sends one request of the sandbox upstream, with the secrets put in, and streams the answer back. */

@@ -186,10 +186,6 @@ export class RelayMux {
     this.#streams.clear();
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** @internal */
   send(type: number, id: number, payload?: Uint8Array): void {
     if (!this.#closed) this.input.push(encodeFrame(type, id, payload));

@@ -17,7 +17,7 @@ export interface NetworkLogEntry {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** The most entries kept per sandbox; older ones are dropped (counted in `dropped`). */
+/** The most entries kept per sandbox; older ones are dropped. */
 const MAX_ENTRIES = 10_000;
 
 /** The proxy's record of attempts. Entries of open connections keep counting bytes. */
@@ -45,10 +45,5 @@ export class NetworkLog {
   /** Entries recorded from `mark` on (all when omitted), as copies. */
   since(mark = 0): NetworkLogEntry[] {
     return this.#entries.slice(Math.max(0, mark - this.#first)).map((entry) => ({ ...entry }));
-  }
-
-  /** Entries dropped for the cap. */
-  get dropped(): number {
-    return this.#first;
   }
 }

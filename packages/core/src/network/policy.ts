@@ -24,16 +24,12 @@ export interface HostPattern {
 
 /** Why a text is not a host pattern, or undefined when it is one. */
 function patternProblem(text: string, withPort: boolean): string | undefined {
-  const match = /^(.*?)(?::(\d{1,5}))?$/.exec(text.trim().toLowerCase());
-  const [, rawName = "", rawPort] = match ?? [];
-  if (rawPort !== undefined && (!withPort || Number(rawPort) < 1 || Number(rawPort) > 65535)) {
-    return withPort ? `port ${rawPort} is out of range` : "a port is not allowed here";
+  const { wildcard, domain: name, port } = parseHostPattern(text);
+  if (port !== undefined && (!withPort || port < 1 || port > 65535)) {
+    return withPort ? `port ${port} is out of range` : "a port is not allowed here";
   }
-  const name = rawName.startsWith("*.") ? rawName.slice(2) : rawName;
-  if (isIP(name) || isIP(rawName.replace(/^\[|\]$/g, ""))) {
-    return "raw IP addresses cannot be allowed: name the address in `hosts` and allow that name";
-  }
-  if (!name.includes(".") && rawName.startsWith("*.")) return "a wildcard needs a domain with a dot (*.example.com)";
+  if (isIP(name.replace(/^\[|\]$/g, ""))) return "raw IP addresses cannot be allowed: name the address in `hosts` and allow that name";
+  if (wildcard && !name.includes(".")) return "a wildcard needs a domain with a dot (*.example.com)";
   if (name.length > 253 || !name.split(".").every((label) => LABEL.test(label))) return "expected a host name such as api.example.com";
   return undefined;
 }
@@ -110,10 +106,17 @@ export class EgressRules {
   readonly #allow: readonly HostPattern[];
   readonly #deny: readonly HostPattern[];
   readonly #hosts: ReadonlyMap<string, string>;
+  readonly #secrets: readonly { name: string; value: string; body: boolean; hosts: readonly HostPattern[] }[];
 
   constructor(readonly policy: ParsedEgressPolicy) {
     this.#allow = policy.allow.map(parseHostPattern);
     this.#deny = policy.deny.map(parseHostPattern);
+    this.#secrets = Object.entries(policy.secrets).map(([name, secret]) => ({
+      name,
+      value: secret.value,
+      body: secret.body ?? false,
+      hosts: secret.hosts.map(parseHostPattern),
+    }));
     this.#hosts = new Map(Object.entries(policy.hosts).map(([name, address]) => [name.toLowerCase(), address]));
   }
 
@@ -146,9 +149,7 @@ export class EgressRules {
   /** The secrets whose hosts include `host`, by name. */
   secretsFor(rawHost: string): [name: string, value: string, body: boolean][] {
     const host = rawHost.toLowerCase();
-    return Object.entries(this.policy.secrets)
-      .filter(([, secret]) => secret.hosts.some((text) => matchesHost(parseHostPattern(text), host)))
-      .map(([name, secret]) => [name, secret.value, secret.body ?? false]);
+    return this.#secrets.filter((secret) => secret.hosts.some((pattern) => matchesHost(pattern, host))).map(({ name, value, body }) => [name, value, body]);
   }
 }
 

@@ -48,8 +48,4 @@ export class SecretPlaceholders {
     }
     return result;
   }
-
-  placeholderOf(name: string): string | undefined {
-    return this.#byName.get(name);
-  }
 }

@@ -40,7 +40,7 @@ export function dial(address: string, port: number): Promise<Socket> {
     });
     socket.once("error", (error) => {
       clearTimeout(timer);
-      reject(UpstreamRefused.prototype.isPrototypeOf(error) ? error : new UpstreamRefused(`cannot connect to ${address}:${port}: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+      reject(error instanceof UpstreamRefused ? error : new UpstreamRefused(`cannot connect to ${address}:${port}: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
     });
   });
 }

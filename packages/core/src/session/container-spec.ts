@@ -109,7 +109,8 @@ export function secureContainerSpec(
       TMPDIR: "/tmp",
       PYTHONUNBUFFERED: "1",
       MPLBACKEND: "Agg",
-      ...(options.extraCaCerts.length ? CA_VARIABLES : {}),
+      // The bundle holds the extra CAs, and the egress proxy's CA when the network is a policy.
+      ...(options.extraCaCerts.length || egressPolicyOf(options) ? CA_VARIABLES : {}),
       ...configs.env,
     },
     labels: { ...options.labels, ...ownershipLabels(ownerId), [LABELS.language]: language.name },
